@@ -1,0 +1,63 @@
+"""The ``ccdstudio`` command: a thin front end over the core, one module per sub-command.
+
+Every module in this package whose name does not start with ``_`` defines ``register(subparsers)``, which
+adds its sub-command and sets ``func`` (taking the parsed arguments, returning an exit code). Modules import
+heavy libraries (torch, Qt) inside ``func`` so that ``ccdstudio --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from ccdstudio import __version__
+from ccdstudio.errors import Cancelled, CcdstudioError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="ccdstudio",
+        description="Label, segment and measure very large scientific images, and train U-Nets on them. "
+        "Without a sub-command the window opens (or, with no screen, the demo job runs).",
+    )
+    parser.add_argument("--version", action="version", version=f"ccdstudio {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv or [_default_command()])
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("ccdstudio: cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("ccdstudio: interrupted", file=sys.stderr)
+        return 130
+    except CcdstudioError as error:
+        print(f"ccdstudio {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"ccdstudio {args.command}: error: out of memory", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"ccdstudio {args.command}: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+
+
+def _default_command() -> str:
+    from ccdstudio.cli._common import has_screen
+
+    return "gui" if has_screen() else "demo"

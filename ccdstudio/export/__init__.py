@@ -1,0 +1,1 @@
+"""Training-data export: tiles, random crops, bounding boxes and cut-outs."""

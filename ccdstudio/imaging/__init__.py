@@ -1,0 +1,1 @@
+"""Image operations on numpy arrays: display stretch, thresholds, morphology, particle analysis."""

@@ -1,0 +1,1 @@
+"""Class sets, label maps, undoable edits and the project on disk."""

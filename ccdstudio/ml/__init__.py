@@ -1,0 +1,1 @@
+"""U-Net models, training, tiled inference, metrics and model files (PyTorch)."""

@@ -1,0 +1,1 @@
+"""Synthetic CCD frames and scroll segments with exact truth labels."""

@@ -1,0 +1,29 @@
+"""The command line as a whole: version, help with examples for every sub-command, clean errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from ccdstudio import __version__
+from ccdstudio.cli import build_parser, main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_every_subcommand_has_examples():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert subparsers.choices, "no sub-commands registered"
+    for name, sub in subparsers.choices.items():
+        assert sub.epilog and "examples:" in sub.epilog and f"ccdstudio {name}" in sub.epilog, name
+
+
+def test_python_dash_m_runs():
+    result = subprocess.run([sys.executable, "-m", "ccdstudio", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
