@@ -6,40 +6,20 @@ disk, read-only folder, missing permission) into a :class:`CcdstudioError` the u
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.io.atomic import atomic_path
+from ccdstudio.io.atomic import writing
 
 PlaneSpec = tuple[np.ndarray, Mapping[str, Any] | None, str | None]
 """``(array, header cards or None, EXTNAME or None)`` for one FITS extension."""
 
 _IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 """The pixel types ImageJ opens natively; others are written as plain TIFF."""
-
-
-@contextlib.contextmanager
-def _writing(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """:func:`atomic_path` with operating-system errors explained to the user."""
-    try:
-        with atomic_path(path) as tmp:
-            yield tmp
-    except OSError as error:
-        reason = {
-            errno.ENOSPC: "the disk is full",
-            errno.EDQUOT: "the disk quota is exceeded",
-            errno.EROFS: "the folder is on a read-only file system",
-            errno.EACCES: "permission denied (read-only folder?)",
-            errno.EPERM: "permission denied",
-        }.get(error.errno or 0, error.strerror or str(error))
-        raise CcdstudioError(f"cannot write {path}: {reason}; nothing was changed") from error
 
 
 def _header(cards: Mapping[str, Any] | None) -> Any:
@@ -90,7 +70,7 @@ def write_fits(path: str | os.PathLike[str], planes: Sequence[PlaneSpec] | np.nd
         hdus = [fits.PrimaryHDU(header=_header(header))]
         for array, cards, name in planes:
             hdus.append(fits.ImageHDU(_fits_array(array), header=_header(cards), name=name))
-    with _writing(path) as tmp:
+    with writing(path) as tmp:
         fits.HDUList(hdus).writeto(tmp, overwrite=True)
 
 
@@ -110,7 +90,7 @@ def write_tiff(path: str | os.PathLike[str], array: np.ndarray, metadata: Mappin
     if array.ndim not in (2, 3) or array.dtype.kind not in "iuf":
         raise CcdstudioError(f"cannot write a {array.ndim}-D {array.dtype} array as a TIFF image")
     meta = dict(metadata or {})
-    with _writing(path) as tmp:
+    with writing(path) as tmp:
         if array.dtype in _IMAGEJ_DTYPES:
             meta.setdefault("axes", "ZYX" if array.ndim == 3 else "YX")
             tifffile.imwrite(tmp, array, imagej=True, metadata=meta)
@@ -136,5 +116,5 @@ def write_png(path: str | os.PathLike[str], array: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array))
     if not ok:
         raise CcdstudioError(f"cannot encode {path} as PNG")
-    with _writing(path) as tmp:
+    with writing(path) as tmp:
         tmp.write_bytes(encoded.tobytes())

@@ -69,6 +69,11 @@ class ClassSet(Sequence[LabelClass]):
         chosen = list(colors) if colors else [known.get(n, _PALETTE[i % len(_PALETTE)]) for i, n in enumerate(names)]
         return cls(LabelClass(n, tuple(int(v) for v in c)) for n, c in zip(names, chosen))
 
+    @classmethod
+    def default(cls, count: int) -> ClassSet:
+        """``count`` classes for a label map that came without names: ``background``, ``class 1``, ..."""
+        return cls.from_names(["background"] + [f"class {i}" for i in range(1, max(int(count), 1))])
+
     @property
     def names(self) -> list[str]:
         return [c.name for c in self._classes]
@@ -83,6 +88,40 @@ class ClassSet(Sequence[LabelClass]):
             return self.names.index(name)
         except ValueError:
             raise CcdstudioError(f"no class {name!r} in {self.names}") from None
+
+    def _position(self, key: int | str) -> int:
+        if isinstance(key, str):
+            return self.index(key)
+        if not 0 <= key < len(self):
+            raise CcdstudioError(f"no class {key}: the class set has {len(self)} classes")
+        return int(key)
+
+    def added(self, name: str, color: Color | None = None) -> ClassSet:
+        """A copy with one more class at the end (colour from a preset or the palette when not given)."""
+        if color is None:
+            color = ClassSet.from_names([*self.names, name])[-1].color
+        return ClassSet([*self._classes, LabelClass(name, tuple(int(v) for v in color))])
+
+    def renamed(self, key: int | str, name: str) -> ClassSet:
+        """A copy with class ``key`` (index or name) called ``name``; indices are unchanged."""
+        position = self._position(key)
+        return ClassSet(LabelClass(name, c.color) if i == position else c for i, c in enumerate(self))
+
+    def recolored(self, key: int | str, color: Color) -> ClassSet:
+        """A copy with class ``key`` (index or name) shown in ``color``; indices are unchanged."""
+        position = self._position(key)
+        rgb = tuple(int(v) for v in color)
+        return ClassSet(LabelClass(c.name, rgb) if i == position else c for i, c in enumerate(self))
+
+    def padded(self, count: int) -> ClassSet:
+        """A copy with at least ``count`` classes, the new ones named ``class n`` (made unique if taken)."""
+        result = self
+        for i in range(len(self), count):
+            name = f"class {i}"
+            while name in result.names:
+                name += "'"
+            result = result.added(name)
+        return result
 
     def lut(self) -> np.ndarray:
         """A ``(256, 3)`` uint8 colour table for label maps (unused indices black)."""

@@ -95,7 +95,7 @@ def test_read_only_folder(tmp_path, monkeypatch):
     else:
         folder.chmod(0o555)
     try:
-        with pytest.raises(CcdstudioError, match="permission denied"):
+        with pytest.raises(CcdstudioError, match="no permission to write"):
             write_png(folder / "x.png", np.zeros((2, 2), np.uint8))
     finally:
         folder.chmod(0o755)
