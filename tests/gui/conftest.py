@@ -1,0 +1,85 @@
+"""GUI test fixtures: settings in a temporary folder, small FITS/TIFF/segment files, an opened window."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, qapp):
+    """Point QSettings at a fresh folder so tests never read or write the user's real settings."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("settings"))
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+    yield folder
+
+
+def ccd_frame(rng, shape=(120, 160), pedestal=1000.0, sigma=5.0) -> np.ndarray:
+    return np.round(rng.normal(pedestal, sigma, shape)).astype(np.float32)
+
+
+@pytest.fixture
+def fits_file(tmp_path, rng) -> Path:
+    """A CCD-like FITS: SCI (120 x 160, overscan in the last 16 columns), a second HDU, and a MASK."""
+    from astropy.io import fits
+
+    sci = ccd_frame(rng)
+    sci[:, 144:] = 5000.0  # overscan far from the data, so leaving it out shows in the levels
+    sci[10, 20] = 12345.0
+    sci[30, 40] = np.nan
+    header = fits.Header({"EXTNAME": "SCI", "DATASEC": "[1:144,1:120]", "BIASSEC": "[145:160,1:120]",
+                          "GAIN": 200.0})
+    other = np.full((120, 160), 7.0, np.float32)
+    mask = np.zeros((120, 160), np.uint8)
+    mask[10, 20] = 1
+    path = tmp_path / "frame.fits"
+    fits.HDUList([
+        fits.PrimaryHDU(),
+        fits.ImageHDU(sci, header),
+        fits.ImageHDU(other, fits.Header({"EXTNAME": "OTHER"})),
+        fits.ImageHDU(mask, fits.Header({"EXTNAME": "MASK"})),
+    ]).writeto(path)
+    return path
+
+
+@pytest.fixture
+def tiff_file(tmp_path) -> Path:
+    import tifffile
+
+    image = np.arange(50 * 60, dtype=np.uint16).reshape(50, 60)
+    path = tmp_path / "image.tif"
+    tifffile.imwrite(path, image)
+    return path
+
+
+@pytest.fixture
+def segment_folder(tmp_path) -> Path:
+    import tifffile
+
+    folder = tmp_path / "20230101000000"
+    (folder / "layers").mkdir(parents=True)
+    for layer in range(4):
+        tifffile.imwrite(folder / "layers" / f"{layer:02d}.tif", np.full((40, 50), 100 * layer, np.uint16))
+    return folder
+
+
+@pytest.fixture
+def window(qtbot):
+    from ccdstudio.gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.resize(1000, 700)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.cancel_job()
+    win.wait_for_jobs()
+
+
+def wait_opened(qtbot, win, timeout=15000):
+    """Wait until the window's background job ended and a document is shown."""
+    qtbot.waitUntil(lambda: win.worker is None and win.document is not None, timeout=timeout)
+    return win.document
