@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ccdstudio.gui import messages, settings
 from ccdstudio.gui.dialogs.sections import SectionsDialog
+from ccdstudio.gui.features import install_features
 from ccdstudio.gui.document import Document, Sections, open_document, show_plane
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.panels.ccd_panel import CcdPanel
@@ -43,7 +44,15 @@ OVERLAY_COLOURS = {"mask": (255, 60, 60), "labels": (40, 200, 255)}
 
 
 class MainWindow(QMainWindow):
-    """The ccdstudio window."""
+    """The ccdstudio window.
+
+    Features beyond viewing (labels, particles, export, predict, train) live in ``ccdstudio.gui.features``
+    and plug in through :meth:`add_dock`, :attr:`menus`, :attr:`toolbar`, :attr:`documentChanged` and
+    :attr:`close_guards`; this class only assembles the viewer and the display docks.
+    """
+
+    documentChanged = Signal(object)
+    """Emitted with the new :class:`Document` after a file or plane is shown."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,12 +84,24 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["pixels"], self.docks["overlays"])
         self.tabifyDockWidget(self.docks["overlays"], self.docks["header"])
         self.docks["pixels"].raise_()
+        self.close_guards: list[Callable[[], bool]] = []
+        """Called before closing; any returning False keeps the window open (e.g. unsaved labels)."""
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        self.features = install_features(self)
         self._restore_state()
 
     # ------------------------------------------------------------------ building
+    def add_dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea, tab_with: str = "") -> QDockWidget:
+        """Add a dock that the View menu lists, optionally tabbed with the dock ``tab_with``."""
+        dock = self._dock(title, widget, area)
+        self.docks[key] = dock
+        self.menus["view"].addAction(dock.toggleViewAction())
+        if tab_with in self.docks:
+            self.tabifyDockWidget(self.docks[tab_with], dock)
+        return dock
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # saveState keys on object names
@@ -148,9 +169,10 @@ class MainWindow(QMainWindow):
         view_menu.addActions([dock.toggleViewAction() for dock in self.docks.values()])
         image_menu = menu.addMenu("&Image")
         image_menu.addActions([self.next_plane_action, self.prev_plane_action, self.sections_action])
+        self.menus = {"file": file_menu, "view": view_menu, "image": image_menu}
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
-        toolbar = self.addToolBar("Main")
+        self.toolbar = toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
         toolbar.addActions([self.open_action, self.open_folder_action, self.prev_file_action, self.next_file_action])
         toolbar.addSeparator()
@@ -267,6 +289,7 @@ class MainWindow(QMainWindow):
         if not same_file:
             settings.add_recent_file(document.path)
         self._update_actions()
+        self.documentChanged.emit(document)
 
     def _add_overlays(self, document: Document) -> None:
         rows = []
@@ -404,6 +427,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if not all(guard() for guard in self.close_guards):
+            event.ignore()
+            return
         store = settings.settings()
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
