@@ -1,0 +1,158 @@
+"""``ccdstudio predict``: segment images with a model file, tile by tile, and record what was written."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ccdstudio.cli._common import add_command
+
+FITS_SUFFIXES = (".fits.gz", ".fit.gz", ".fts.gz", ".fits", ".fit", ".fts", ".fz")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "predict",
+        "segment images with a trained model (tiled, any size)",
+        """
+        Run a model over each FILE (FITS, TIFF, PNG, NPY or a scroll segment folder) in overlapping tiles
+        blended without seams, reading only a tile at a time, and write the class map (uint8) as
+        DIR/<stem>_labels.fits for FITS input (the input header kept, class names in CLASSn cards) or
+        DIR/<stem>_labels.tif otherwise, plus DIR/predictions.json:
+
+          {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "classes": [NAMES],
+                                           "pixels": {NAME: COUNT}, "seconds": S}, ...]}
+
+        --shard I/N takes every N-th file starting at the I-th (0-based), so a job array (SLURM, Dask,
+        Ray) splits one file list without coordination; shards writing to one DIR merge their entries into
+        predictions.json. --skip-existing leaves files whose labels are already written.
+        """,
+        """
+        ccdstudio predict frame.fits --model ccd.safetensors --out predictions/
+        ccdstudio predict frames/*.fits --model ccd.safetensors --out pred/ --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --skip-existing
+        ccdstudio predict segment/ --model ink.safetensors --tile 1024 --overlap 0.5 --device cuda --probabilities
+        """,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="images or segment folders")
+    parser.add_argument("--model", metavar="NAME|PATH", help="model file or bundled model name (default: the bundled default)")
+    parser.add_argument("--out", default=".", metavar="DIR", help="output folder (default: the current folder)")
+    parser.add_argument("--hdu", type=int, metavar="N", help="plane/HDU to segment (0-based; default: the first with data)")
+    parser.add_argument("--tile", type=int, metavar="T", help="tile side in pixels (default: the model's)")
+    parser.add_argument("--overlap", type=float, metavar="F", help="tile overlap fraction (default: the model's)")
+    parser.add_argument("--halo", type=int, metavar="PX",
+                        help="pixels dropped at inner tile edges (default: the network's receptive radius, which gives "
+                        "the whole-image result, or half the overlap if smaller)")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="tiles per forward pass (default: by device)")
+    parser.add_argument("--tta", action="store_true", help="average the four flips (4x slower)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--probabilities", action="store_true",
+                        help="also write DIR/<stem>_probabilities.tif (float32, one slice per class)")
+    parser.add_argument("--shard", metavar="I/N", type=_shard, help="process files I, I+N, I+2N, ... (0-based)")
+    parser.add_argument("--skip-existing", action="store_true", help="skip files whose labels already exist in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 0/4, got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard {text!r}: need 0 <= I < N")
+    return index, count
+
+
+def output_stem(path: Path) -> tuple[str, bool]:
+    """The output name stem of an input and whether it is FITS (``frame.fits.gz`` -> ``frame``, True)."""
+    name = path.name.rstrip("/") or path.resolve().name
+    lower = name.lower()
+    for suffix in FITS_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)], True
+    return (path.stem if path.is_file() else name), False
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder``'s predictions.json, so concurrent shards do not lose entries."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: shards there run one after another anyway
+        yield
+        return
+    with open(folder / ".predictions.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def record_predictions(folder: Path, model: str, entries: list[dict[str, Any]]) -> Path:
+    """Merge ``entries`` into ``folder/predictions.json`` (by input path) and write it atomically."""
+    from ccdstudio.io.atomic import write_text
+
+    path = folder / "predictions.json"
+    with _locked(folder):
+        previous: list[dict[str, Any]] = []
+        if path.is_file():
+            with contextlib.suppress(ValueError, OSError):
+                previous = json.loads(path.read_text(encoding="utf-8")).get("predictions", [])
+        fresh = {e["input"] for e in entries}
+        merged = [e for e in previous if e.get("input") not in fresh] + entries
+        write_text(path, json.dumps({"model": model, "predictions": merged}, indent=2) + "\n", "predictions.json")
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ccdstudio.cli._common import require, run_job
+    from ccdstudio.io import open_image
+    from ccdstudio.io.write import write_tiff
+    from ccdstudio.labels.io import save_labels
+    from ccdstudio.ml.device import choose_device
+    from ccdstudio.ml.infer import choose_planes, predict
+    from ccdstudio.ml.modelfile import load_model, resolve_model
+
+    files = [Path(f) for f in args.files]
+    if args.shard:
+        index, count = args.shard
+        files = files[index::count]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = resolve_model(args.model)
+    model = load_model(model_path, choose_device(args.device))
+    names = model.info.classes.names
+    entries = []
+    for file in files:
+        require(file.exists(), f"no such file or folder: {file}")
+        stem, is_fits = output_stem(file)
+        labels_path = out / f"{stem}_labels.{'fits' if is_fits else 'tif'}"
+        if args.skip_existing and labels_path.is_file():
+            print(f"skipping {file}: {labels_path} exists", file=sys.stderr)
+            continue
+        started = time.perf_counter()
+        with open_image(file) as source:
+            planes = choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))
+            if not args.quiet:
+                print(f"{file}: planes {planes}", file=sys.stderr)
+            result = run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
+                                     halo=args.halo, batch_size=args.batch_size, tta=args.tta,
+                                     probabilities=args.probabilities), quiet=args.quiet)
+            header = source.planes[planes[0]].header if is_fits else None
+        save_labels(labels_path, result.labels, model.info.classes, header=header)
+        if result.probabilities is not None:
+            write_tiff(out / f"{stem}_probabilities.tif", result.probabilities, {"Labels": names})
+        entries.append({"input": str(file), "labels": str(labels_path), "classes": names,
+                        "pixels": result.pixels(names), "seconds": round(time.perf_counter() - started, 3)})
+        print(f"{file} -> {labels_path} ({entries[-1]['seconds']:.1f} s)")
+    if entries:
+        record_predictions(out, str(model_path), entries)
+    return 0

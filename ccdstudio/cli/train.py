@@ -1,0 +1,147 @@
+"""``ccdstudio train``: train a U-Net on labelled images and write one model file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ccdstudio.cli._common import add_command, int_range
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "train",
+        "train a U-Net on labelled images",
+        """
+        Train a U-Net segmentation model and write it, with everything inference needs, to one
+        .safetensors file (the best epoch by validation loss; the resumable last state goes beside it as
+        MODEL.last.safetensors).
+
+        --data takes any mix of:
+          IMAGE            an image whose labels lie beside it as <stem>_labels.(fits|tif|png|npy)
+          IMAGE:LABELS     an image and its label file
+          FOLDER           a scroll segment with inklabels.png, a folder of exported samples
+                           (ccdstudio export crops), or a folder of images with <stem>_labels.* files
+
+        A seeded share of crop-sized cells (--val-split) is held out for validation and never trained on.
+        Crops are drawn class-balanced every epoch and flipped/turned. Progress and losses are printed;
+        the run ends with the validation classification report. --json-events prints one JSON object per
+        event instead (how a GUI or script follows a run). The same command runs under
+        `torchrun --nproc_per_node=N -m ccdstudio train ...` (distributed data parallel, NCCL on GPUs,
+        gloo on CPUs; rank 0 writes).
+        """,
+        """
+        ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
+        ccdstudio train --data a.fits:a_truth.fits b.fits --crop 256 --batch-size 16 --device cuda --out m.safetensors
+        ccdstudio train --data segment/ --layers 24-39 --classes ink --loss bce+dice --out ink.safetensors
+        ccdstudio train --data crops/ --model-config depth=4,base=32,norm=group --out m.safetensors --json-events
+        torchrun --nproc_per_node=4 -m ccdstudio train --data frames/ --out ccd.safetensors
+        """,
+    )
+    parser.add_argument("--data", nargs="+", required=True, metavar="PATH", help="training images/folders (see above)")
+    parser.add_argument("--out", required=True, metavar="MODEL.safetensors", help="the model file to write")
+    parser.add_argument("--classes", metavar="NAMES",
+                        help="class names in index order, comma-separated, or a preset (ccd, ink); default: the labels' own")
+    parser.add_argument("--model-config", metavar="K=V,...|JSON",
+                        help="U-Net settings: depth, base, norm (batch|group|instance|none), activation (relu|elu), "
+                        "dropout; as k=v pairs, a JSON object or a JSON file (default depth=4,base=32,norm=batch)")
+    parser.add_argument("--epochs", type=int, default=50, metavar="N", help="epochs (default 50)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="B", help="crops per step and rank (default 8)")
+    parser.add_argument("--crop", type=int, default=256, metavar="S", help="crop side in pixels (default 256)")
+    parser.add_argument("--samples-per-epoch", type=int, metavar="N", help="crops per epoch (default: about the data area)")
+    parser.add_argument("--val-split", type=float, default=0.2, metavar="F", help="validation share (default 0.2)")
+    parser.add_argument("--lr", type=float, default=1e-3, metavar="X", help="learning rate (default 1e-3)")
+    parser.add_argument("--optimizer", default="adamw", choices=("adam", "adamw", "adadelta", "sgd"))
+    parser.add_argument("--schedule", default="cosine", choices=("cosine", "plateau", "none"), help="learning-rate schedule")
+    parser.add_argument("--loss", default="ce+dice", choices=("ce", "dice", "ce+dice", "bce+dice"),
+                        help="cross-entropy weighted by inverse class frequency, Dice, both, or BCE+Dice for two classes")
+    parser.add_argument("--patience", type=int, default=10, metavar="N",
+                        help="stop after N epochs without a better validation loss (0: never)")
+    parser.add_argument("--normalization", default="auto", choices=("auto", "ccd", "percentile", "none"),
+                        help="input scaling stored in the model: ccd = (ADU - pedestal) / noise; percentile for "
+                        "segments (default auto: ccd for FITS)")
+    parser.add_argument("--layers", type=int_range, metavar="A-B", help="planes/layers used as input channels (0-based)")
+    parser.add_argument("--tile", type=int, default=512, metavar="T", help="inference tile stored in the model (default 512)")
+    parser.add_argument("--overlap", type=float, default=0.5, metavar="F",
+                        help="inference overlap stored in the model (default 0.5: with tile 512 and depth 4 tiled "
+                        "inference equals a whole-image pass)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split, crops and weights (default 0)")
+    parser.add_argument("--resume", action="store_true", help="continue from MODEL.last.safetensors")
+    parser.add_argument("--json-events", action="store_true", help="print events as JSON lines on stdout")
+    parser.add_argument("--quiet", action="store_true", help="print only the final report")
+    parser.set_defaults(func=_run)
+
+
+def parse_model_config(text: str | None) -> dict[str, Any]:
+    """``depth=4,base=32`` or a JSON object or a JSON file into U-Net settings."""
+    from ccdstudio.errors import CcdstudioError
+
+    if not text:
+        return {}
+    if text.lstrip().startswith("{") or Path(text).is_file():
+        try:
+            data = json.loads(Path(text).read_text() if Path(text).is_file() else text)
+        except json.JSONDecodeError as error:
+            raise CcdstudioError(f"--model-config is not valid JSON: {error}") from None
+        return dict(data)
+    config: dict[str, Any] = {}
+    for pair in filter(None, text.split(",")):
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise CcdstudioError(f"--model-config expects key=value pairs, got {pair!r}")
+        try:
+            config[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key.strip()] = value.strip()
+    return config
+
+
+def parse_classes(text: str | None):
+    """``ccd``/``ink`` presets or comma-separated names into a ClassSet (None when not given)."""
+    from ccdstudio.labels.classes import PRESETS, ClassSet
+
+    if not text:
+        return None
+    if text in PRESETS:
+        return ClassSet.preset(text)
+    return ClassSet.from_names([name.strip() for name in text.split(",") if name.strip()])
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ccdstudio.cli._common import run_job
+    from ccdstudio.ml.data import Augmentation, find_pairs
+    from ccdstudio.ml.metrics import format_report
+    from ccdstudio.ml.train import TrainConfig, load_data, train
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, crop=args.crop, samples_per_epoch=args.samples_per_epoch,
+        val_split=args.val_split, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, loss=args.loss,
+        patience=args.patience, seed=args.seed, device=args.device, amp=not args.no_amp, workers=args.workers,
+        tile=args.tile, overlap=args.overlap, augmentation=Augmentation(),
+    )
+    architecture = parse_model_config(args.model_config)
+    data = load_data(find_pairs(args.data), classes=parse_classes(args.classes), normalization=args.normalization,
+                     layers=args.layers, crop=args.crop, val_split=args.val_split, seed=args.seed)
+    if main_rank and not args.json_events and not args.quiet:
+        summary = data.summary()
+        print(f"training on {len(data.items)} image(s), {data.in_channels} channel(s), classes "
+              f"{', '.join(data.classes.names)}; pixels {summary['pixels']}; "
+              f"{len(data.validation)} validation window(s)", file=sys.stderr)
+    result = run_job(train(data, args.out, config, architecture, resume=args.resume),
+                     quiet=args.quiet or not main_rank, json_lines=args.json_events and main_rank)
+    if main_rank and not args.json_events:
+        print(f"best epoch {result.best_epoch} (validation loss {result.best_val_loss:.4f}, {result.stopped}); "
+              f"model written to {result.model}")
+        if result.report:
+            print("\nvalidation report (best epoch):")
+            print(format_report(result.report, data.classes.names))
+    return 0

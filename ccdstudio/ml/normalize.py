@@ -1,0 +1,132 @@
+"""Input normalisation, part of every model: the method and its parameters live in the model file.
+
+Statistics are measured once per image (on a regular sample of the whole plane, read lazily) and applied to
+every tile and crop, so tiles of one frame are scaled identically and tiled inference matches a
+whole-image pass.
+
+- ``"ccd"``: ``z = (ADU - pedestal) / sigma`` with the robust pedestal and MAD noise of each plane, so a
+  model does not depend on a camera's pedestal or gain; ``z`` is clipped to ``clip`` and, with
+  ``softening > 0``, compressed as ``asinh(z / softening)`` so that a 3-sigma cluster pixel and a
+  10^4-sigma hot pixel both stay in a range a network trains on.
+- ``"percentile"``: ``(x - p_low) / (p_high - p_low)`` with percentiles over all channels together (scroll
+  layers share one scale), clipped to ``clip``.
+- ``"none"``: the values as float32.
+
+NaN and infinite inputs become 0, the background level of every method.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ccdstudio.errors import CcdstudioError
+from ccdstudio.imaging.noise import robust_pedestal
+from ccdstudio.io.source import ImageSource
+
+Method = Literal["ccd", "percentile", "none"]
+
+_DEFAULT_CLIP = {"ccd": (-20.0, 1000.0), "percentile": (-0.5, 1.5), "none": (-math.inf, math.inf)}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Per-channel offset and scale measured on one image: ``(x - offset) / scale``."""
+
+    offset: tuple[float, ...]
+    scale: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How a model's input is scaled; see the module docstring for the methods."""
+
+    method: Method = "ccd"
+    clip: tuple[float, float] | None = None
+    softening: float = 3.0
+    percentiles: tuple[float, float] = (0.5, 99.5)
+
+    def __post_init__(self) -> None:
+        if self.method not in _DEFAULT_CLIP:
+            raise CcdstudioError(f"unknown normalisation {self.method!r}; choose ccd, percentile or none")
+        if self.clip is None:
+            object.__setattr__(self, "clip", _DEFAULT_CLIP[self.method])
+        low, high = self.percentiles
+        if not 0 <= low < high <= 100:
+            raise CcdstudioError(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles}")
+
+    def to_dict(self) -> dict[str, Any]:
+        clip = [c if math.isfinite(c) else None for c in self.clip]  # JSON has no infinity
+        return {"method": self.method, "clip": clip, "softening": self.softening, "percentiles": list(self.percentiles)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Normalization:
+        try:
+            clip = data.get("clip")
+            if clip is not None:
+                clip = (-math.inf if clip[0] is None else float(clip[0]), math.inf if clip[1] is None else float(clip[1]))
+            return cls(str(data["method"]), clip, float(data.get("softening", 3.0)),
+                       tuple(float(p) for p in data.get("percentiles", (0.5, 99.5))))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise CcdstudioError(f"not a normalisation description: {error}") from None
+
+    def fit(self, sample: np.ndarray) -> Stats:
+        """Statistics of an image (``(h, w)`` or ``(channels, h, w)``; a strided sample is fine)."""
+        sample = np.asarray(sample)
+        channels = sample.reshape((-1,) + sample.shape[-2:]) if sample.ndim >= 2 else sample.reshape(1, 1, -1)
+        n = channels.shape[0]
+        if self.method == "none":
+            return Stats((0.0,) * n, (1.0,) * n)
+        if self.method == "ccd":
+            pairs = [robust_pedestal(c) for c in channels]
+            offsets = tuple(p for p, _ in pairs)
+            scales = tuple(s if s > 0 else _fallback_scale(c, p) for (p, s), c in zip(pairs, channels))
+        else:
+            finite = channels[np.isfinite(channels)] if channels.dtype.kind == "f" else channels.ravel()
+            if finite.size == 0:
+                offsets, scales = (float("nan"),) * n, (float("nan"),) * n
+            else:
+                low, high = np.percentile(finite, self.percentiles)
+                offsets, scales = (float(low),) * n, (float(high - low) if high > low else 1.0,) * n
+        if not all(math.isfinite(v) for v in offsets + scales):
+            raise CcdstudioError("the image has no finite pixels to normalise")
+        return Stats(offsets, scales)
+
+    def apply(self, image: np.ndarray, stats: Stats) -> np.ndarray:
+        """``image`` (``(h, w)`` or ``(channels, h, w)``) scaled to float32 as ``(channels, h, w)``."""
+        x = np.array(image, dtype=np.float32, ndmin=3, copy=True)
+        if x.shape[0] != len(stats.offset):
+            raise CcdstudioError(f"expected {len(stats.offset)} channel(s), got {x.shape[0]}")
+        offset = np.asarray(stats.offset, np.float32)[:, None, None]
+        scale = np.asarray(stats.scale, np.float32)[:, None, None]
+        x -= offset
+        x /= scale
+        np.nan_to_num(x, copy=False, nan=0.0, posinf=self.clip[1], neginf=self.clip[0])
+        np.clip(x, self.clip[0], self.clip[1], out=x)
+        if self.method == "ccd" and self.softening > 0:
+            x /= self.softening
+            np.arcsinh(x, out=x)
+        return x
+
+
+def _fallback_scale(values: np.ndarray, pedestal: float) -> float:
+    """A noise scale for frames whose MAD is 0 (quantised, or mostly one value): the spread of the values
+    between their 1st and 99th percentiles (so a few hot pixels do not set it), else 1."""
+    finite = values[np.isfinite(values)].astype(np.float64)
+    if finite.size == 0:
+        return 1.0
+    low, high = np.percentile(finite, [1, 99])
+    spread = float(np.sqrt(np.mean((np.clip(finite, low, high) - pedestal) ** 2)))
+    return spread if spread > 0 else 1.0
+
+
+def sample_planes(source: ImageSource, planes: Sequence[int], max_pixels: int = 1_000_000) -> np.ndarray:
+    """A regular sample of ``planes`` (``(channels, h', w')``), at most ``max_pixels`` per plane, read lazily."""
+    height, width = source.planes[planes[0]].shape
+    step = max(1, math.ceil(math.sqrt(height * width / max_pixels)))
+    window = (slice(0, height, step), slice(0, width, step))
+    return source.read_stack(list(planes), window)

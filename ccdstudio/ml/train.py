@@ -1,0 +1,390 @@
+"""The trainer: a job that trains a U-Net and yields events the CLI prints and the GUI plots.
+
+Every event is a :class:`~ccdstudio.jobs.Progress` whose ``data["event"]`` is one of
+
+- ``"step"``: ``epoch``, ``step``, ``loss``, ``lr``;
+- ``"epoch"``: ``epoch``, ``loss`` (training mean), ``val_loss``, ``accuracy``, ``f1_macro``, ``iou_mean``,
+  ``f1`` and ``iou`` per class, ``mpix_per_s``, ``seconds``;
+- ``"checkpoint"``: ``kind`` (``"best"`` or ``"last"``) and ``path``;
+- ``"finished"``: ``stopped`` (``"completed"``, ``"early_stop"`` or ``"cancelled"``), ``best_epoch``,
+  ``best_val_loss``, ``report`` (the validation classification report of the best epoch);
+- ``"error"``: ``message``, just before the error is raised.
+
+The best model (lowest validation loss) is written to ``out`` whenever it improves, so cancelling keeps it;
+the last state, with the optimiser, goes to ``<out stem>.last.safetensors`` after every epoch, which
+``resume=True`` continues from. Under ``torchrun`` every rank runs this job, and only rank 0 writes files
+and yields events.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ccdstudio.errors import Cancelled, CcdstudioError
+from ccdstudio.jobs import CancelToken, Job, Progress, check
+from ccdstudio.labels.classes import ClassSet
+from ccdstudio.ml import ddp
+from ccdstudio.ml.data import (
+    Augmentation,
+    CropDataset,
+    DataSpec,
+    TrainingItem,
+    class_counts,
+    default_samples_per_epoch,
+    load_item,
+    plan_epoch,
+    split_validation,
+)
+from ccdstudio.ml.device import autocast, choose_device
+from ccdstudio.ml.losses import IGNORE, SegmentationLoss, class_weights
+from ccdstudio.ml.metrics import classification_report
+from ccdstudio.ml.modelfile import ModelInfo, read_checkpoint, save_model
+from ccdstudio.ml.normalize import Normalization
+from ccdstudio.ml.unet import UNet, UNetConfig
+
+OPTIMIZERS = ("adam", "adamw", "adadelta", "sgd")
+SCHEDULES = ("cosine", "plateau", "none")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (stored in the model file's training summary)."""
+
+    epochs: int = 50
+    batch_size: int = 8
+    crop: int = 256
+    samples_per_epoch: int | None = None
+    val_split: float = 0.2
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    loss: str = "ce+dice"
+    class_weighting: bool = True
+    patience: int = 10
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    workers: int | None = None
+    tile: int = 512
+    overlap: float = 0.5
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise CcdstudioError(f"unknown optimiser {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise CcdstudioError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.crop < 8:
+            raise CcdstudioError("epochs and batch size must be positive and the crop at least 8 pixels")
+        if not 0 <= self.val_split < 1:
+            raise CcdstudioError(f"the validation split must be in [0, 1), got {self.val_split}")
+
+
+@dataclass
+class TrainingData:
+    """Loaded training images, their validation windows, classes and normalisation."""
+
+    items: list[TrainingItem]
+    validation: list[tuple[int, Any]]
+    classes: ClassSet
+    normalization: Normalization
+    in_channels: int
+
+    def summary(self) -> dict[str, Any]:
+        counts = class_counts(self.items, len(self.classes))
+        return {
+            "images": [item.name for item in self.items],
+            "planes": self.items[0].planes,
+            "pixels": {name: int(c) for name, c in zip(self.classes.names, counts)},
+            "validation_windows": len(self.validation),
+        }
+
+
+def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normalization: Normalization | str = "auto",
+              in_channels: int = 1, layers: tuple[int, int] | None = None, crop: int = 256, val_split: float = 0.2,
+              seed: int = 0) -> TrainingData:
+    """Read the training images and labels and hold out the seeded validation cells.
+
+    ``normalization="auto"`` is ``"ccd"`` when every image is FITS, else ``"percentile"``.
+    """
+    if not specs:
+        raise CcdstudioError("no training data given")
+    if isinstance(normalization, str):
+        if normalization == "auto":
+            fits = all(s.image.suffix.lower() in (".fits", ".fit", ".fts", ".fz", ".gz") for s in specs)
+            normalization = "ccd" if fits else "percentile"
+        normalization = Normalization(normalization)
+    items = []
+    for spec in specs:
+        item, classes = load_item(spec, in_channels, normalization, classes, layers)
+        items.append(item)
+    channels = {len(item.planes) for item in items}
+    if len(channels) != 1:
+        raise CcdstudioError(f"the images give different numbers of input planes: {sorted(channels)}")
+    validation = split_validation(items, crop, val_split, seed)
+    return TrainingData(items, validation, classes, normalization, channels.pop())
+
+
+@dataclass
+class TrainResult:
+    """What a finished training produced."""
+
+    model: Path
+    best_epoch: int
+    best_val_loss: float
+    report: dict[str, Any]
+    stopped: str
+    history: list[dict[str, Any]]
+
+
+def last_checkpoint(out: str | os.PathLike[str]) -> Path:
+    """Where the resumable last state of a training writing ``out`` goes."""
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".safetensors") + ".last.safetensors")
+
+
+def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+
+
+def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> Any:
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.lr / 100)
+    if config.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(config.patience // 3, 1))
+    return None
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """An optimiser state dict as tensors (for safetensors) and JSON (the rest)."""
+    tensors, plain = {}, {}
+    for index, entry in state["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer/{index}/{key}"] = value
+            else:
+                plain.setdefault(str(index), {})[key] = value
+    return tensors, {"state": plain, "param_groups": state["param_groups"]}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer/"):
+            _, index, name = key.split("/", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, entry in meta["state"].items():
+        state.setdefault(int(index), {}).update(entry)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _loader(dataset: CropDataset, batch_size: int, workers: int, device: torch.device) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+                                       pin_memory=device.type == "cuda", drop_last=False)
+
+
+def _default_workers(device: torch.device, layout: ddp.Distributed) -> int:
+    # On a CPU the loader's work (a window read, a normalisation, a flip) is small beside the network's,
+    # and extra processes would only take cores from it; a GPU needs them to stay busy.
+    if device.type == "cpu":
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return max(1, min(8, (cores - 1) // layout.world_size))
+
+
+def _validate(net: torch.nn.Module, loader: Any, loss_fn: SegmentationLoss, device: torch.device, n_classes: int,
+              layout: ddp.Distributed, cancel: CancelToken | None) -> tuple[float, np.ndarray]:
+    """Mean validation loss (per batch, over all ranks) and the summed confusion matrix."""
+    net.eval()
+    totals = torch.zeros(2, dtype=torch.float64, device=device)
+    confusion = torch.zeros(n_classes * n_classes, dtype=torch.int64, device=device)
+    with torch.inference_mode():
+        for x, y in loader:
+            check(cancel)
+            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            y = y.to(device, non_blocking=True)
+            with autocast(device):
+                logits = net(x)
+            totals += torch.stack([loss_fn(logits, y).double(), torch.ones((), dtype=torch.float64, device=device)])
+            valid = y != IGNORE
+            confusion += torch.bincount(y[valid] * n_classes + logits.argmax(1)[valid], minlength=n_classes**2)
+    layout.sum(totals)
+    layout.sum(confusion)
+    loss = float(totals[0] / totals[1]) if totals[1] else float("nan")
+    return loss, confusion.cpu().numpy().reshape(n_classes, n_classes)
+
+
+def train(data: TrainingData, out: str | os.PathLike[str], config: TrainConfig = TrainConfig(),
+          architecture: dict[str, Any] | None = None, *, resume: bool = False,
+          cancel: CancelToken | None = None) -> Job[TrainResult]:
+    """Train a U-Net on ``data`` and write the best model to ``out`` (see the module docstring).
+
+    ``architecture`` holds :class:`~ccdstudio.ml.unet.UNetConfig` fields other than the channels and
+    classes, which follow from the data.
+    """
+    out = Path(out)
+    device = choose_device(config.device)
+    layout = ddp.setup(device)
+    device = ddp.local_device(device, layout)
+    try:
+        result = yield from _train(data, out, config, dict(architecture or {}), resume, cancel, device, layout)
+    except CcdstudioError as error:
+        if layout.is_main and not isinstance(error, Cancelled):
+            yield Progress(None, str(error), {"event": "error", "message": str(error)})
+        raise
+    finally:
+        ddp.teardown(layout)
+    return result
+
+
+def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dict[str, Any], resume: bool,
+           cancel: CancelToken | None, device: torch.device, layout: ddp.Distributed) -> Job[TrainResult]:
+    torch.manual_seed(config.seed)
+    n_classes = len(data.classes)
+    arch = UNetConfig.from_dict({**architecture, "in_channels": data.in_channels, "n_classes": n_classes})
+    net = UNet(arch).to(device).to(memory_format=torch.channels_last)
+    if layout.enabled and device.type == "cuda":
+        net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    weights = class_weights(class_counts(data.items, n_classes)) if config.class_weighting else None
+    loss_fn = SegmentationLoss(config.loss, weights).to(device)
+    optimizer = _optimizer(config, net.parameters())
+    scheduler = _scheduler(config, optimizer)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+    progress = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
+                "best_report": {}}
+    if resume:
+        _restore(last_checkpoint(out), net, optimizer, scheduler, scaler, progress, arch, data.classes)
+    model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) \
+        if layout.enabled else net
+
+    summary = data.summary()
+    info = ModelInfo(arch, data.classes, data.normalization, config.tile, config.overlap,
+                     training={**summary, "config": asdict(config), "world_size": layout.world_size},
+                     seed=config.seed)
+    workers = config.workers if config.workers is not None else _default_workers(device, layout)
+    val_windows = [data.validation[k] for k in layout.shard(len(data.validation))]
+    val_loader = _loader(CropDataset(data.items, val_windows, config.crop, data.normalization), config.batch_size,
+                         workers, device)
+    per_round = config.batch_size * layout.world_size  # equal batch counts on every rank, or DDP would hang
+    samples = config.samples_per_epoch or default_samples_per_epoch(data.items, config.crop, per_round)
+    samples = math.ceil(samples / per_round) * per_round
+    steps_per_epoch = math.ceil(samples / per_round)
+    stopped = "completed"
+    first_epoch = progress["epoch"] + 1
+    try:
+        for epoch in range(first_epoch, config.epochs + 1):
+            started = time.perf_counter()
+            plan = plan_epoch(data.items, n_classes, config.crop, samples, config.seed, epoch)
+            mine = [plan[k] for k in layout.shard(len(plan))]
+            dataset = CropDataset(data.items, mine, config.crop, data.normalization, config.augmentation,
+                                  config.seed, epoch)
+            model.train()
+            losses = []
+            for step, (x, y) in enumerate(_loader(dataset, config.batch_size, workers, device), start=1):
+                check(cancel)
+                x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                y = y.to(device, non_blocking=True)
+                with autocast(device, config.amp):
+                    loss = loss_fn(model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                losses.append(float(loss.detach()))
+                if layout.is_main:
+                    done = (epoch - first_epoch + step / steps_per_epoch) / (config.epochs - first_epoch + 1)
+                    yield Progress(done, f"epoch {epoch}/{config.epochs} step {step}/{steps_per_epoch} loss {losses[-1]:.4f}",
+                                   {"event": "step", "epoch": epoch, "step": step, "loss": losses[-1],
+                                    "lr": optimizer.param_groups[0]["lr"]})
+            train_loss = float(layout.sum(torch.tensor([np.mean(losses)], dtype=torch.float64, device=device))[0]) / layout.world_size
+            val_loss, confusion = (_validate(net, val_loader, loss_fn, device, n_classes, layout, cancel)
+                                   if data.validation else (train_loss, None))
+            seconds = time.perf_counter() - started
+            report = classification_report(confusion, data.classes.names) if confusion is not None else {}
+            record = _epoch_record(epoch, train_loss, val_loss, report, data.classes.names,
+                                   samples * config.crop**2 / seconds / 1e6, seconds)
+            progress["history"].append(record)
+            if scheduler is not None:
+                scheduler.step(val_loss) if config.schedule == "plateau" else scheduler.step()
+            improved = val_loss < progress["best_val_loss"]
+            if improved:
+                progress.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0, best_report=report)
+            else:
+                progress["bad_epochs"] += 1
+            progress["epoch"] = epoch
+            if layout.is_main:
+                yield Progress((epoch - first_epoch + 1) / (config.epochs - first_epoch + 1),
+                               f"epoch {epoch}: loss {train_loss:.4f}, validation loss {val_loss:.4f}", record)
+                if improved:
+                    info.metrics = {"epoch": epoch, "val_loss": val_loss, "report": report}
+                    save_model(out, net, info)
+                    yield Progress(None, f"saved the best model to {out}", {"event": "checkpoint", "kind": "best", "path": str(out)})
+                _save_last(out, net, info, optimizer, scheduler, scaler, progress)
+                yield Progress(None, "saved the last state", {"event": "checkpoint", "kind": "last",
+                                                              "path": str(last_checkpoint(out))})
+            if config.patience and progress["bad_epochs"] >= config.patience:
+                stopped = "early_stop"
+                break
+    except Cancelled:
+        stopped = "cancelled"
+    result = TrainResult(out, progress["best_epoch"], progress["best_val_loss"], progress["best_report"], stopped,
+                         progress["history"])
+    if layout.is_main:
+        yield Progress(1.0, f"finished ({stopped}); best epoch {result.best_epoch}",
+                       {"event": "finished", "stopped": stopped, "best_epoch": result.best_epoch,
+                        "best_val_loss": result.best_val_loss, "report": result.report, "model": str(out)})
+    if stopped == "cancelled":
+        raise Cancelled()
+    return result
+
+
+def _epoch_record(epoch: int, loss: float, val_loss: float, report: dict, names: list[str], mpix: float,
+                  seconds: float) -> dict[str, Any]:
+    record: dict[str, Any] = {"event": "epoch", "epoch": epoch, "loss": loss, "val_loss": val_loss,
+                              "mpix_per_s": mpix, "seconds": seconds}
+    if report:
+        record |= {"accuracy": report["accuracy"], "f1_macro": report["macro avg"]["f1-score"],
+                   "iou_mean": report["macro avg"]["iou"], "f1": {n: report[n]["f1-score"] for n in names},
+                   "iou": {n: report[n]["iou"] for n in names}}
+    return record
+
+
+def _save_last(out: Path, net: torch.nn.Module, info: ModelInfo, optimizer: torch.optim.Optimizer,
+               scheduler: Any, scaler: Any, progress: dict) -> None:
+    tensors, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+    tensors["torch_rng"] = torch.get_rng_state()
+    meta = {"optimizer": optimizer_meta, "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict(), "progress": progress}
+    save_model(last_checkpoint(out), net, info, resume=(tensors, meta))
+
+
+def _restore(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
+             progress: dict, arch: UNetConfig, classes: ClassSet) -> None:
+    if not path.is_file():
+        raise CcdstudioError(f"nothing to resume: no {path} (a training writes it after its first epoch)")
+    info, weights, tensors, meta = read_checkpoint(path)
+    if info.architecture != arch or info.classes.names != classes.names:
+        raise CcdstudioError(f"{path} was trained with another architecture or classes; start a new training")
+    net.load_state_dict(weights)
+    optimizer.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer"]))
+    if scheduler is not None and meta.get("scheduler"):
+        scheduler.load_state_dict(meta["scheduler"])
+    if meta.get("scaler"):
+        scaler.load_state_dict(meta["scaler"])
+    torch.set_rng_state(tensors["torch_rng"])
+    progress.update(meta["progress"])

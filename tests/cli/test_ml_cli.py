@@ -1,0 +1,82 @@
+"""``ccdstudio train``, ``predict``, ``evaluate`` and ``models`` end to end on tiny files."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ccdstudio.cli import main
+from ccdstudio.labels.io import load_labels
+from tests.ml.conftest import CLASSES, toy_frame, write_pair
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def trained(tmp_path, rng, capsys):
+    data = tmp_path / "data"
+    for i in range(3):
+        write_pair(data, f"frame{i}", *toy_frame(rng, (64, 64)))
+    model = tmp_path / "model.safetensors"
+    code = main(["train", "--data", str(data), "--epochs", "2", "--batch-size", "4", "--crop", "32",
+                 "--samples-per-epoch", "8", "--model-config", "depth=2,base=8", "--device", "cpu",
+                 "--tile", "64", "--out", str(model)])
+    assert code == 0
+    return data, model
+
+
+def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys):
+    data, model = trained
+    assert "validation report" in capsys.readouterr().out
+    out = tmp_path / "pred"
+    files = [str(data / f"frame{i}.fits") for i in range(3)]
+    assert main(["predict", *files[:2], "--model", str(model), "--out", str(out), "--quiet", "--shard", "0/1"]) == 0
+    # A second shard writing into the same folder merges its entry; an existing output is skipped.
+    assert main(["predict", *files, "--model", str(model), "--out", str(out), "--quiet", "--skip-existing",
+                 "--probabilities"]) == 0
+    record = json.loads((out / "predictions.json").read_text())
+    assert record["model"] == str(model) and len(record["predictions"]) == 3
+    entry = record["predictions"][0]
+    assert set(entry) == {"input", "labels", "classes", "pixels", "seconds"}
+    assert entry["classes"] == CLASSES.names and sum(entry["pixels"].values()) == 64 * 64
+    labels, classes = load_labels(entry["labels"])
+    assert labels.shape == (64, 64) and classes.names == CLASSES.names
+    from astropy.io import fits
+
+    assert fits.getheader(entry["labels"])["EXPTIME"] == 30.0  # the input header is kept
+    assert (out / "frame2_probabilities.tif").is_file() and not (out / "frame0_probabilities.tif").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", "--pred", str(out), "--truth", str(data), "--json", str(tmp_path / "ev.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "precision" in printed and "det.recall" in printed
+    summary = json.loads((tmp_path / "ev.json").read_text())
+    assert summary["images"] == 3 and np.sum(summary["confusion_matrix"]) == 3 * 64 * 64
+
+
+def test_json_events_and_models_commands(trained, tmp_path, capsys):
+    data, model = trained
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--epochs", "1", "--batch-size", "4", "--crop", "32",
+                 "--samples-per-epoch", "4", "--model-config", '{"depth": 1, "base": 4}', "--device", "cpu",
+                 "--out", str(tmp_path / "m2.safetensors"), "--json-events"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events[-1]["event"] == "finished" and any(e.get("event") == "epoch" for e in events)
+    assert main(["models", "list", str(model), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[-1]["classes"] == CLASSES.names and rows[-1]["in_channels"] == 1
+    assert main(["models", "show", str(model)]) == 0
+    assert '"ccdstudio-unet"' in capsys.readouterr().out
+
+
+def test_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("ccdstudio.paths.models_dir", lambda: tmp_path / "no-models")
+    image = write_pair(tmp_path, "img", toy_frame(np.random.default_rng(0))[0], None)
+    assert main(["predict", str(image)]) == 2
+    assert "--model" in capsys.readouterr().err
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model at all")
+    assert main(["predict", str(image), "--model", str(bad)]) == 2
+    assert "not a readable safetensors" in capsys.readouterr().err
+    assert main(["train", "--data", str(image), "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert "no labels for" in capsys.readouterr().err
