@@ -13,8 +13,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from ccdstudio import __version__
 from ccdstudio.errors import Cancelled, CcdstudioError
+from ccdstudio.selftest import version_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Label, segment and measure very large scientific images, and train U-Nets on them. "
         "Without a sub-command the window opens (or, with no screen, the demo job runs).",
     )
-    parser.add_argument("--version", action="version", version=f"ccdstudio {__version__}")
+    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (demo frame, segmentation, torch device, window) and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not module.name.startswith("_"):
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv or [_default_command()])
+    if args.self_test:
+        return _self_test()
     try:
         return int(args.func(args) or 0)
     except Cancelled:
@@ -55,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ccdstudio {args.command}: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
               file=sys.stderr)
         return 2
+
+
+def _self_test() -> int:
+    from ccdstudio.selftest import run_self_test
+
+    ok, line = run_self_test()
+    print(line, flush=True)
+    return 0 if ok else 1
 
 
 def _default_command() -> str:
