@@ -43,6 +43,15 @@ FILE_FILTER = "Images (*.fits *.fit *.fts *.fz *.fits.gz *.tif *.tiff *.png *.jp
 OVERLAY_COLOURS = {"mask": (255, 60, 60), "labels": (40, 200, 255)}
 
 
+DOCK_GROUPS = (
+    ("display", "ccd", "particles", "predict"),
+    ("pixels", "overlays", "header", "classes", "history", "prediction"),
+    ("results", "train"),
+    ("segment", "project"),
+)
+"""Docks shown as tabs of one stack, by key; the first of each stack is in front."""
+
+
 class MainWindow(QMainWindow):
     """The ccdstudio window.
 
@@ -81,15 +90,13 @@ class MainWindow(QMainWindow):
             "overlays": self._dock("Overlays", self.overlays_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             "header": self._dock("Header", self.header_panel, Qt.DockWidgetArea.RightDockWidgetArea),
         }
-        self.tabifyDockWidget(self.docks["pixels"], self.docks["overlays"])
-        self.tabifyDockWidget(self.docks["overlays"], self.docks["header"])
-        self.docks["pixels"].raise_()
         self.close_guards: list[Callable[[], bool]] = []
         """Called before closing; any returning False keeps the window open (e.g. unsaved labels)."""
         self._build_status_bar()
         self._build_actions()
         self._connect()
         self.features = install_features(self)
+        self._arrange_docks()
         self._restore_state()
 
     # ------------------------------------------------------------------ building
@@ -101,6 +108,15 @@ class MainWindow(QMainWindow):
         if tab_with in self.docks:
             self.tabifyDockWidget(self.docks[tab_with], dock)
         return dock
+
+    def _arrange_docks(self) -> None:
+        """Tab the docks into a few stacks so the viewer keeps most of the window; the first of each is raised."""
+        for group in DOCK_GROUPS:
+            docks = [self.docks[key] for key in group if key in self.docks]
+            for first, second in zip(docks, docks[1:]):
+                self.tabifyDockWidget(first, second)
+            if docks:
+                docks[0].raise_()
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -418,13 +434,16 @@ class MainWindow(QMainWindow):
         self.prev_file_action.setEnabled(has and len(self.files) > 1)
         self.next_file_action.setEnabled(has and len(self.files) > 1)
 
+    def _dock_keys(self) -> str:
+        return ",".join(sorted(self.docks))
+
     def _restore_state(self) -> None:
         store = settings.settings()
         geometry, state = store.value("window/geometry"), store.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and store.value("window/docks") == self._dock_keys():
+            self.restoreState(state)  # a layout saved with other docks would misplace the new ones
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         if not all(guard() for guard in self.close_guards):
@@ -433,6 +452,7 @@ class MainWindow(QMainWindow):
         store = settings.settings()
         store.setValue("window/geometry", self.saveGeometry())
         store.setValue("window/state", self.saveState())
+        store.setValue("window/docks", self._dock_keys())
         self.cancel_job()
         self.wait_for_jobs()
         self.viewer.wait_idle()
