@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ccdstudio.cli._common import add_command
+from ccdstudio.cli._common import add_command, int_range
 
 FITS_SUFFIXES = (".fits.gz", ".fit.gz", ".fts.gz", ".fits", ".fit", ".fts", ".fz")
 
@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
           {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "classes": [NAMES],
                                            "pixels": {NAME: COUNT}, "seconds": S}, ...]}
+
+        A scroll segment folder with a two-class (ink) model reads a window of as many layers as the model
+        has inputs, centred on the segment's estimated surface (--layers to choose it; the model's
+        training window is checked and differences are warned about), computes only tiles inside the mask,
+        and writes DIR/<segment>_prediction.png (0-255 ink probability, 0 outside the mask) and
+        DIR/<segment>_predicted_inklabels.png (0/255 where the probability is at least 0.5).
 
         --shard I/N takes every N-th file starting at the I-th (0-based), so a job array (SLURM, Dask,
         Ray) splits one file list without coordination; shards writing to one DIR merge their entries into
@@ -54,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--probabilities", action="store_true",
                         help="also write DIR/<stem>_probabilities.tif (float32, one slice per class)")
+    parser.add_argument("--layers", type=int_range, metavar="A-B",
+                        help="segments: the layer window (0-based; default: as many layers as the model reads, centred "
+                        "on each segment's estimated surface)")
+    parser.add_argument("--reverse-layers", action="store_true", help="segments: read the layers in reverse z order")
     parser.add_argument("--shard", metavar="I/N", type=_shard, help="process files I, I+N, I+2N, ... (0-based)")
     parser.add_argument("--skip-existing", action="store_true", help="skip files whose labels already exist in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,7 +124,9 @@ def record_predictions(folder: Path, model: str, entries: list[dict[str, Any]]) 
 
 def _run(args: argparse.Namespace) -> int:
     from ccdstudio.cli._common import require, run_job
+    from ccdstudio.cli.segment import predict_segment_file
     from ccdstudio.io import open_image
+    from ccdstudio.io.segment_window import is_segment
     from ccdstudio.io.write import write_tiff
     from ccdstudio.labels.io import save_labels
     from ccdstudio.ml.device import choose_device
@@ -133,6 +145,10 @@ def _run(args: argparse.Namespace) -> int:
     entries = []
     for file in files:
         require(file.exists(), f"no such file or folder: {file}")
+        if len(names) == 2 and is_segment(file):  # an ink model over a whole segment
+            entry = predict_segment_file(model, file, out, args)
+            entries += [entry] if entry else []
+            continue
         stem, is_fits = output_stem(file)
         labels_path = out / f"{stem}_labels.{'fits' if is_fits else 'tif'}"
         if args.skip_existing and labels_path.is_file():

@@ -39,11 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
         ccdstudio train --data a.fits:a_truth.fits b.fits --crop 256 --batch-size 16 --device cuda --out m.safetensors
         ccdstudio train --data segment/ --layers 24-39 --classes ink --loss bce+dice --out ink.safetensors
+        ccdstudio train --data seg1/ seg2/ --window 16 --classes ink --loss bce+dice --normalization percentile --out ink.safetensors
         ccdstudio train --data crops/ --model-config depth=4,base=32,norm=group --out m.safetensors --json-events
         torchrun --nproc_per_node=4 -m ccdstudio train --data frames/ --out ccd.safetensors
+        ccdstudio train --preset ccd-default --out models/ccd-unet-v1.safetensors
         """,
     )
-    parser.add_argument("--data", nargs="+", required=True, metavar="PATH", help="training images/folders (see above)")
+    parser.add_argument("--data", nargs="+", metavar="PATH", help="training images/folders (see above)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="a recipe from ccdstudio.ml.presets (ccd-default: the bundled CCD model): it simulates its "
+                        "data into --cache and sets classes, model and training settings; only --out, --device, "
+                        "--workers, --no-amp, --resume and the output options still apply")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="where a preset keeps its simulated frames (default $CCDSTUDIO_CACHE or ~/.cache/ccdstudio)")
     parser.add_argument("--out", required=True, metavar="MODEL.safetensors", help="the model file to write")
     parser.add_argument("--classes", metavar="NAMES",
                         help="class names in index order, comma-separated, or a preset (ccd, ink); default: the labels' own")
@@ -66,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="input scaling stored in the model: ccd = (ADU - pedestal) / noise; percentile for "
                         "segments (default auto: ccd for FITS)")
     parser.add_argument("--layers", type=int_range, metavar="A-B", help="planes/layers used as input channels (0-based)")
+    parser.add_argument("--window", type=int, metavar="N",
+                        help="segments: N layers centred on each segment's estimated surface as input channels "
+                        "(default for segments without --layers: 16); stored in the model and checked at inference")
+    parser.add_argument("--reverse-layers", action="store_true", help="segments: read the layers in reverse z order")
     parser.add_argument("--tile", type=int, default=512, metavar="T", help="inference tile stored in the model (default 512)")
     parser.add_argument("--overlap", type=float, default=0.5, metavar="F",
                         help="inference overlap stored in the model (default 0.5: with tile 512 and depth 4 tiled "
@@ -116,12 +128,17 @@ def parse_classes(text: str | None):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ccdstudio.cli._common import run_job
+    from ccdstudio.errors import CcdstudioError
+    from ccdstudio.io.segment_window import is_segment
     from ccdstudio.ml.data import Augmentation, find_pairs
-    from ccdstudio.ml.metrics import format_report
-    from ccdstudio.ml.train import TrainConfig, load_data, train
+    from ccdstudio.ml.segment_train import SegmentWindows, load_segment_data
+    from ccdstudio.ml.train import TrainConfig, load_data
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
+    if args.preset:
+        return _run_preset(args, main_rank)
+    if not args.data:
+        raise CcdstudioError("give training data with --data, or a --preset")
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, crop=args.crop, samples_per_epoch=args.samples_per_epoch,
         val_split=args.val_split, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, loss=args.loss,
@@ -129,8 +146,39 @@ def _run(args: argparse.Namespace) -> int:
         tile=args.tile, overlap=args.overlap, augmentation=Augmentation(),
     )
     architecture = parse_model_config(args.model_config)
-    data = load_data(find_pairs(args.data), classes=parse_classes(args.classes), normalization=args.normalization,
-                     layers=args.layers, crop=args.crop, val_split=args.val_split, seed=args.seed)
+    specs = find_pairs(args.data)
+    options = {"classes": parse_classes(args.classes), "normalization": args.normalization, "crop": args.crop,
+               "val_split": args.val_split, "seed": args.seed}
+    if args.window or args.reverse_layers or any(is_segment(spec.image) for spec in specs):
+        windows = SegmentWindows(count=args.window, layers=args.layers, reverse=args.reverse_layers)
+        data = load_segment_data(specs, windows, **options)
+    else:
+        data = load_data(specs, layers=args.layers, **options)
+    return _train(args, data, config, architecture, main_rank)
+
+
+def _run_preset(args: argparse.Namespace, main_rank: int) -> int:
+    """Train a preset: simulate (or reuse) its data, then train with its settings."""
+    import dataclasses
+
+    from ccdstudio.cli._common import run_job
+    from ccdstudio.ml.data import find_pairs
+    from ccdstudio.ml.presets import get_preset, prepare_data
+    from ccdstudio.ml.train import load_data
+
+    preset = get_preset(args.preset)
+    config = dataclasses.replace(preset.config, device=args.device, amp=not args.no_amp, workers=args.workers)
+    folders = run_job(prepare_data(preset, args.cache), quiet=args.quiet or not main_rank)
+    data = load_data(find_pairs(folders), classes=parse_classes(preset.classes), normalization=preset.normalization,
+                     crop=config.crop, val_split=config.val_split, seed=config.seed)
+    return _train(args, data, config, preset.architecture, main_rank)
+
+
+def _train(args: argparse.Namespace, data: Any, config: Any, architecture: dict[str, Any], main_rank: int) -> int:
+    from ccdstudio.cli._common import run_job
+    from ccdstudio.ml.metrics import format_report
+    from ccdstudio.ml.train import train
+
     if main_rank and not args.json_events and not args.quiet:
         summary = data.summary()
         print(f"training on {len(data.items)} image(s), {data.in_channels} channel(s), classes "

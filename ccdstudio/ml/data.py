@@ -116,9 +116,16 @@ def _scan(folder: Path) -> list[DataSpec]:
     return specs
 
 
-def training_planes(source: ImageSource, in_channels: int, layers: tuple[int, int] | None = None) -> list[int]:
-    """Planes used as input channels: ``layers`` (inclusive, 0-based) if given, else as
-    :func:`ccdstudio.ml.infer.choose_planes` picks them."""
+LayerChoice = tuple[int, int] | Callable[[ImageSource], list[int]]
+"""Input layers: ``(first, last)`` for every image, or a function picking each image's planes (e.g.
+:class:`ccdstudio.ml.segment_train.SegmentWindows`, centred on each segment's surface)."""
+
+
+def training_planes(source: ImageSource, in_channels: int, layers: LayerChoice | None = None) -> list[int]:
+    """Planes used as input channels: ``layers`` (inclusive, 0-based) if given, ``layers(source)`` if it is
+    a function, else as :func:`ccdstudio.ml.infer.choose_planes` picks them."""
+    if callable(layers):
+        return list(layers(source))
     if layers is not None:
         from ccdstudio.export.inputs import layer_planes
 
@@ -175,7 +182,7 @@ def _remap(labels: np.ndarray, own: ClassSet, classes: ClassSet, name: str) -> n
 
 
 def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, classes: ClassSet | None,
-              layers: tuple[int, int] | None = None) -> tuple[TrainingItem, ClassSet]:
+              layers: LayerChoice | None = None) -> tuple[TrainingItem, ClassSet]:
     """Open ``spec``, read its labels (remapped to ``classes``; the file's own when None) and mask."""
     from ccdstudio.export.inputs import source_labels, source_mask
     from ccdstudio.io import open_image

@@ -36,6 +36,7 @@ from ccdstudio.ml.data import (
     Augmentation,
     CropDataset,
     DataSpec,
+    LayerChoice,
     TrainingItem,
     class_counts,
     default_samples_per_epoch,
@@ -69,6 +70,8 @@ class TrainConfig:
     schedule: str = "cosine"
     loss: str = "ce+dice"
     class_weighting: bool = True
+    class_weights: tuple[float, ...] | None = None
+    """Cross-entropy weights per class in class order, used instead of ``class_weighting`` when given."""
     patience: int = 10
     seed: int = 0
     device: str = "auto"
@@ -98,6 +101,8 @@ class TrainingData:
     classes: ClassSet
     normalization: Normalization
     in_channels: int
+    layer_window: dict[str, Any] | None = None
+    """The segments' layer windows (:meth:`ccdstudio.ml.segment_train.SegmentWindows.summary`), if chosen so."""
 
     def summary(self) -> dict[str, Any]:
         counts = class_counts(self.items, len(self.classes))
@@ -106,11 +111,12 @@ class TrainingData:
             "planes": self.items[0].planes,
             "pixels": {name: int(c) for name, c in zip(self.classes.names, counts)},
             "validation_windows": len(self.validation),
+            **({"layer_window": self.layer_window} if self.layer_window else {}),
         }
 
 
 def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normalization: Normalization | str = "auto",
-              in_channels: int = 1, layers: tuple[int, int] | None = None, crop: int = 256, val_split: float = 0.2,
+              in_channels: int = 1, layers: LayerChoice | None = None, crop: int = 256, val_split: float = 0.2,
               seed: int = 0) -> TrainingData:
     """Read the training images and labels and hold out the seeded validation cells.
 
@@ -260,7 +266,12 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     net = UNet(arch).to(device).to(memory_format=torch.channels_last)
     if layout.enabled and device.type == "cuda":
         net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
-    weights = class_weights(class_counts(data.items, n_classes)) if config.class_weighting else None
+    if config.class_weights is not None:
+        if len(config.class_weights) != n_classes:
+            raise CcdstudioError(f"{len(config.class_weights)} class weights for {n_classes} classes")
+        weights = torch.tensor(config.class_weights, dtype=torch.float32)
+    else:
+        weights = class_weights(class_counts(data.items, n_classes)) if config.class_weighting else None
     loss_fn = SegmentationLoss(config.loss, weights).to(device)
     optimizer = _optimizer(config, net.parameters())
     scheduler = _scheduler(config, optimizer)
