@@ -14,9 +14,10 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRectF, QThreadPool, Signal
 
 from ccdstudio.errors import CcdstudioError
+from ccdstudio.gui import background
 from ccdstudio.gui.analysis.engine import ThresholdEngine
 from ccdstudio.gui.analysis.rule import ScreenData, ThresholdRule
 from ccdstudio.gui.viewer import ImageViewer
@@ -24,19 +25,6 @@ from ccdstudio.gui.viewer.overlays import colour_lut
 
 PREVIEW_Z = 40
 """Above the image (0, 1) and the viewer's overlays (10 and up)."""
-
-
-class _Mailbox(QObject):
-    delivered = Signal(object)
-
-
-class _Task(QRunnable):
-    def __init__(self, work) -> None:
-        super().__init__()
-        self._work = work
-
-    def run(self) -> None:
-        self._work()
 
 
 class ThresholdPreview(QObject):
@@ -64,7 +52,7 @@ class ThresholdPreview(QObject):
         self._generation = 0
         self._pool = QThreadPool(self)  # created before the mailbox: destroyed first, waiting for its task
         self._pool.setMaxThreadCount(1)
-        self._mailbox = _Mailbox(self)
+        self._mailbox = background.Mailbox(self)
         self._mailbox.delivered.connect(self._delivered)
         viewer.rendered.connect(self._view_changed)
 
@@ -131,7 +119,7 @@ class ThresholdPreview(QObject):
         generation = self._generation
         visible, screen = self.viewer.visible_rect(), self.viewer.screen_size()
         self.status.emit("preview: reading…" if not engine.ready(rule) else "preview: updating…")
-        self._pool.start(_Task(lambda: self._work(generation, engine, rule, visible, screen)))
+        background.start(self._pool, lambda: self._work(generation, engine, rule, visible, screen))
 
     def _work(self, generation: int, engine: ThresholdEngine, rule: ThresholdRule, visible, screen) -> None:  # thread
         if generation != self._generation:

@@ -20,9 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QPointF,
+    QRectF,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ccdstudio.gui import background
 from ccdstudio.gui.viewer.overlays import Colour, Overlay
 from ccdstudio.imaging.render import Outliers, Overview, Rendered, render_view
 from ccdstudio.imaging.stretch import Calibration, Levels, to_display
@@ -50,21 +60,6 @@ class _Plane:
     plane: int
     overview: Overview
     outliers: Outliers | None
-
-
-class _Mailbox(QObject):
-    """Carries a finished render from the render thread to the UI thread (a queued signal)."""
-
-    delivered = Signal(object)
-
-
-class _Task(QRunnable):
-    def __init__(self, work) -> None:
-        super().__init__()
-        self._work = work
-
-    def run(self) -> None:
-        self._work()
 
 
 class ImageViewer(QWidget):
@@ -98,7 +93,7 @@ class ImageViewer(QWidget):
         # destructor waits for a running render while the mailbox still exists.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._mailbox = _Mailbox(self)
+        self._mailbox = background.Mailbox(self)
 
         self._timer = QTimer(self, singleShot=True, interval=RENDER_DELAY_MS)
         self._timer.timeout.connect(self._start_render)
@@ -277,7 +272,7 @@ class ImageViewer(QWidget):
         generation, plane = self._generation, self._plane
         visible, screen = self.visible_rect(), self.screen_size()
         overlays = [o for o in self._overlays.values() if o.visible]
-        self._pool.start(_Task(lambda: self._render(generation, plane, visible, screen, overlays)))
+        background.start(self._pool, lambda: self._render(generation, plane, visible, screen, overlays))
 
     def _render(self, generation, plane: _Plane, visible, screen, overlays: list[Overlay]) -> None:  # thread
         if generation != self._generation:
