@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         """
         ccdstudio models list
         ccdstudio models list my_model.safetensors
-        ccdstudio models show ccd-unet
+        ccdstudio models show ccd-unet-v1
         ccdstudio models show my_model.safetensors --json
         """,
     )

@@ -230,8 +230,9 @@ def check_compatible(
         )
 
 
-DEFAULT_MODEL = "ccd-unet"
-"""The bundled model ``predict`` uses without ``--model`` (``models/ccd-unet.safetensors``; not shipped yet)."""
+DEFAULT_MODEL = "ccd-unet-v1"
+"""The bundled model ``predict`` uses without ``--model``: ``models/ccd-unet-v1.safetensors``, the CCD
+segmentation model of ``ccdstudio train --preset ccd-default`` (model card ``models/ccd-unet-v1.md``)."""
 
 
 def bundled_models() -> list[Path]:

@@ -1,0 +1,229 @@
+"""The bundled CCD model against the classic cluster finder, on a freshly simulated test set.
+
+The test frames are those of the model card (``models/ccd-unet-v1.md``): ``ccdstudio simulate ccd`` with
+seed 7001 (four 1024 x 1024 frames) and seed 7002 (four 1000 x 1500 frames), re-simulated here in memory
+(frame ``i`` depends only on ``(seed, i)``) and stored as ``ccdstudio simulate`` stores them, so the model
+sees exactly the files the card's ``ccdstudio predict`` reads. Re-simulating also gives which cluster put
+each pixel's charge, which object-level scoring needs.
+
+Baseline, measured in the same run: the classic two-level (hysteresis) cluster finder of
+:func:`ccdstudio.imaging.threshold.hysteresis` over a per-row robust pedestal, with the seed and growing
+levels ``k1``/``k2`` that give the best cluster F1 on these very frames (an upper bound on how it would do on
+new ones). As the comparison asks, glowing and hot pixels are masked from the truth (they count nowhere)
+for both finders in the cluster figures.
+
+Figures:
+
+- cluster F1 per pixel (glow and hot pixels masked), U-Net vs best hysteresis;
+- cluster detection recall: clusters with at least one labelled pixel and a total signal above 3 sigma that
+  the finder's cluster pixels touch;
+- cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
+  finder, regions entirely on masked pixels are left out);
+- per-class pixel F1 of the U-Net over all four classes (no baseline: the classic finder has no classes);
+- robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
+  when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
+  and when the pedestal moves by 10^4 ADU and the gain triples; the share of overscan pixels called
+  background; and the cluster F1 on a crop of a size never trained on (1001 x 777).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ccdstudio.bench import Figure
+
+if TYPE_CHECKING:
+    from ccdstudio.ml.modelfile import LoadedModel
+    from ccdstudio.simulate.ccd import SimulatedFrame
+
+GROUP = "ccd_model"
+
+TEST_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((4, (1024, 1024), 7001), (4, (1000, 1500), 7002))
+"""``(count, (height, width), seed)`` of the model card's test frames."""
+QUICK_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((2, (512, 512), 7003),)
+SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
+GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
+MIN_SIGNAL_SIGMA = 3.0
+"""A cluster counts for detection recall when its total noise-free signal exceeds this many sigma."""
+
+
+@dataclass
+class TestFrame:
+    """A stored test frame (as ``ccdstudio simulate`` writes it) with its simulation truth."""
+
+    name: str
+    image: np.ndarray
+    frame: SimulatedFrame
+
+
+def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
+                noise: tuple[float, float] = (2.0, 30.0)) -> Iterator[TestFrame]:
+    """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S`` writes, one by one."""
+    from ccdstudio.simulate.ccd import simulate_ccd
+    from ccdstudio.simulate.ccd_files import frame_planes
+    from ccdstudio.simulate.params import CCDParams
+
+    for count, shape, seed in sets:
+        for index in range(count):
+            rng = np.random.default_rng([seed, index])
+            frame = simulate_ccd(shape, CCDParams.random(rng, noise=noise), rng)
+            _, stored = frame_planes(frame)
+            yield TestFrame(f"seed {seed} frame {index}", np.asarray(stored), frame)
+
+
+@dataclass
+class ClusterTally:
+    """Pixel and object counts of one cluster finder, summed over frames."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    clusters: int = 0
+    found: int = 0
+    regions: int = 0
+    real_regions: int = 0
+
+    def add(self, found: np.ndarray, frame: SimulatedFrame) -> None:
+        """Score a boolean cluster mask against one :class:`SimulatedFrame`."""
+        from scipy import ndimage
+
+        from ccdstudio.simulate.ccd import BACKGROUND, CLUSTER
+
+        labels = frame.labels
+        scored = (labels == BACKGROUND) | (labels == CLUSTER)  # glowing and hot pixels masked
+        true = labels == CLUSTER
+        self.tp += int((found & true).sum())
+        self.fp += int((found & scored & ~true).sum())
+        self.fn += int((~found & true).sum())
+        sigma = frame.amplifiers[0].sigma
+        wanted = np.array([0] + [c.n_pixels > 0 and c.adu > MIN_SIGNAL_SIGMA * sigma for c in frame.clusters])
+        ids = np.where(true, frame.cluster_ids, 0)
+        touched = np.zeros(len(wanted), bool)
+        touched[ids[found & true]] = True
+        self.clusters += int(wanted.sum())
+        self.found += int((touched & wanted).sum())
+        regions, count = ndimage.label(found, np.ones((3, 3), bool))
+        if count:
+            real = np.zeros(count + 1, bool)
+            real[regions[found & true]] = True
+            counted = np.zeros(count + 1, bool)
+            counted[regions[found & scored]] = True
+            self.regions += int(counted[1:].sum())
+            self.real_regions += int((real & counted)[1:].sum())
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.clusters if self.clusters else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.real_regions / self.regions if self.regions else 0.0
+
+
+def classic_significance(image: np.ndarray) -> np.ndarray:
+    """``(ADU - pedestal) / sigma`` with a robust pedestal and noise per row (following the row drift)."""
+    from ccdstudio.imaging.threshold import robust_background
+
+    pedestal, sigma = robust_background(image, "rows")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (image - pedestal) / np.where(sigma > 0, sigma, np.inf)
+
+
+def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS) -> dict[str, Any]:
+    """Run the model and every hysteresis level pair over the frames; return the tallies and the U-Net's
+    per-class :class:`~ccdstudio.ml.metrics.Evaluation`."""
+    from ccdstudio.imaging.threshold import hysteresis
+    from ccdstudio.io.source import ArraySource
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.infer import predict
+    from ccdstudio.ml.metrics import Evaluation
+    from ccdstudio.simulate.ccd import CLUSTER
+
+    unet = ClusterTally()
+    classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
+    evaluation = Evaluation(model.info.classes.names)
+    for test in test_frames(sets):
+        labels = run(predict(model, ArraySource(test.image))).labels
+        evaluation.add(test.frame.labels, labels)
+        unet.add(labels == CLUSTER, test.frame)
+        significance = classic_significance(test.image.astype(np.float64))
+        for (k1, k2), tally in classic.items():
+            tally.add(hysteresis(significance >= k1, significance >= k2), test.frame)
+    best = max(classic, key=lambda pair: classic[pair].f1)
+    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation}
+
+
+def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
+    """How the model's classes hold up when one frame is damaged (see the module docstring)."""
+    from ccdstudio.io.source import ArraySource
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.infer import predict
+    from ccdstudio.ml.metrics import confusion_matrix
+    from ccdstudio.simulate.ccd import BACKGROUND, CLUSTER
+
+    def segment(image: np.ndarray) -> np.ndarray:
+        return run(predict(model, ArraySource(image.astype(np.float32)))).labels
+
+    image = test.image.astype(np.float32)
+    height, width = image.shape
+    clean = segment(image)
+    rng = np.random.default_rng(0)
+    away = np.ones(image.shape, bool)  # pixels more than 16 px from any damage
+    nan = image.copy()
+    for x in rng.choice(np.arange(32, width - 32), 3, replace=False):
+        nan[:, x] = np.nan
+        away[:, x - 16: x + 17] = False
+    saturated = image.copy()
+    blocks = np.zeros(image.shape, bool)
+    far = np.ones(image.shape, bool)
+    for y, x in zip(rng.integers(16, height - 26, 5), rng.integers(16, width - 26, 5)):
+        blocks[y: y + 10, x: x + 10] = True
+        far[y - 16: y + 26, x - 16: x + 26] = False
+    saturated[blocks] = test.frame.params.saturation
+    with_saturation = segment(saturated)
+    sigma = test.frame.amplifiers[0].sigma
+    pedestal = float(np.median(image[clean == BACKGROUND]))
+    overscan = rng.normal(pedestal, sigma, (height, 64)).astype(np.float32)
+    with_overscan = segment(np.concatenate([image, overscan], axis=1))
+    shifted = segment((image - pedestal) * 3 + pedestal + 10_000)
+    crop = (slice(0, min(1001, height)), slice(0, min(777, width)))
+    cm = confusion_matrix(test.frame.labels[crop], segment(image[crop]), len(model.info.classes))
+    return {
+        "unchanged beside NaN columns": float((segment(nan) == clean)[away].mean()),
+        "unchanged beside saturated blocks": float((with_saturation == clean)[far].mean()),
+        "saturated blocks not background": float((with_saturation[blocks] != BACKGROUND).mean()),
+        "unchanged with overscan": float((with_overscan[:, :width] == clean).mean()),
+        "overscan called background": float((with_overscan[:, width:] == BACKGROUND).mean()),
+        "unchanged with other pedestal and gain": float((shifted == clean).mean()),
+        "cluster F1 at 1001 x 777": float(2 * cm[CLUSTER, CLUSTER] / (cm[CLUSTER].sum() + cm[:, CLUSTER].sum())),
+    }
+
+
+def run(quick: bool) -> Iterator[Figure]:
+    from ccdstudio.ml.modelfile import load_model, resolve_model
+
+    model = load_model(resolve_model())
+    result = compare(model, QUICK_SETS if quick else TEST_SETS)
+    unet, classic = result["unet"], result["classic"]
+    k1, k2 = result["levels"]
+    baseline = f"hysteresis {k1:g}/{k2:g} sigma"
+    for name, attribute in (("cluster F1 (glow, hot masked)", "f1"), ("cluster recall (> 3 sigma)", "recall"),
+                            ("cluster precision (objects)", "precision")):
+        yield Figure(GROUP, name, getattr(unet, attribute), "", getattr(classic, attribute), baseline,
+                     higher_is_better=True)
+    report = result["evaluation"].report()
+    for name in model.info.classes.names:
+        yield Figure(GROUP, f"F1 {name}", report[name]["f1-score"], "", higher_is_better=True,
+                     note=f"support {report[name]['support']}")
+    first = next(test_frames(QUICK_SETS if quick else TEST_SETS))
+    for name, value in robustness(model, first).items():
+        yield Figure(GROUP, name, value, "", higher_is_better=True)
