@@ -57,7 +57,8 @@ def _run(args: argparse.Namespace) -> int:
             return code
     print(f"\nccdstudio demo: results are in {out}")
     for path in sorted(out.iterdir()):
-        print(f"  {path.name}")
+        if not path.name.startswith("."):
+            print(f"  {path.name}")
     if not with_model:
         print("(no bundled model found, so no segmentation was run)")
     return 0

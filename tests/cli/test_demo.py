@@ -1,6 +1,7 @@
 """``ccdstudio demo``: the headless main job on the bundled demo frame."""
 
 import csv
+import json
 
 from ccdstudio.cli import main
 
@@ -15,6 +16,10 @@ def test_demo_writes_cluster_table_and_says_where(tmp_path, capsys):
     assert len(rows) > 20  # the demo frame holds many clusters above 5 sigma
     assert all(float(row["Area"]) >= 1 for row in rows)
     assert (out / "clusters_mask.tif").is_file()
+    # The bundled model segments the frame: a label map with clusters and a predictions record.
+    record = json.loads((out / "predictions.json").read_text())["predictions"][0]
+    assert record["classes"] == ["background", "glowing", "hot_pixel", "cluster"]
+    assert record["pixels"]["cluster"] > 0 and (out / "ccd_demo_labels.fits").is_file()
 
 
 def test_no_screen_runs_the_demo(monkeypatch):
