@@ -17,6 +17,16 @@ def isolated_settings(tmp_path_factory, qapp):
     yield folder
 
 
+@pytest.fixture(autouse=True)
+def answers(monkeypatch):
+    """The label editor's questions answered by script (``tests.gui.label_helpers.Answers``): by default
+    unsaved labels are discarded and yes/no questions answered no, so a closing window never waits on a
+    dialog."""
+    from tests.gui.label_helpers import Answers
+
+    return Answers(monkeypatch)
+
+
 def ccd_frame(rng, shape=(120, 160), pedestal=1000.0, sigma=5.0) -> np.ndarray:
     return np.round(rng.normal(pedestal, sigma, shape)).astype(np.float32)
 

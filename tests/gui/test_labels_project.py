@@ -1,0 +1,108 @@
+"""Projects from the GUI: create, save, statistics in the dock, switching images, reopening, recovery."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ccdstudio.labels import autosave as core_autosave
+from ccdstudio.labels.classes import ClassSet
+from ccdstudio.labels.io import load_labels
+from ccdstudio.labels.project import Project
+from tests.gui.conftest import wait_opened
+from tests.gui.label_helpers import drag, image, open_for_labelling
+
+
+@pytest.fixture
+def images(tmp_path):
+    paths = []
+    for name, value in (("a.tif", 100), ("b.tif", 200)):
+        path = tmp_path / "data" / name
+        path.parent.mkdir(exist_ok=True)
+        tifffile.imwrite(path, image() + value)
+        paths.append(path)
+    return paths
+
+
+def rectangle(editor, window, index, corners):
+    QTest.keyClick(window, Qt.Key.Key_R)
+    editor.class_dock.select(index)
+    drag(window.viewer, list(corners))
+
+
+def test_new_project_save_and_statistics(qtbot, window, images, tmp_path, answers):
+    editor = open_for_labelling(qtbot, window, images[0])
+    rectangle(editor, window, 3, ((0, 0), (3, 4)))  # 20 pixels of cluster
+    answers.folder = str(tmp_path / "project")
+    answers.save = "save"  # the labels painted before are saved first
+    answers.path = str(tmp_path / "data" / "a_labels.png")
+    editor.projects.new_project()
+    project = editor.projects.project
+    assert list(project.images) == ["a"] and editor.session.key == "a"
+    assert window.docks["project"].isVisibleTo(window)
+    assert np.array_equal(editor.session.labels[:4, :5], np.full((4, 5), 3))  # still shown, now in the project
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    labels, classes = load_labels(tmp_path / "project" / "labels" / "a.png")
+    assert labels.sum() == 3 * 20 and classes == ClassSet.preset("ccd")
+    reopened = Project.open(tmp_path / "project")
+    assert reopened.stats("a")["cluster"]["pixels"] == 20
+    table = editor.projects.dock.table
+    assert table.item(0, 0).text() == "a" and table.item(0, 3).text() == "20"  # columns: image, glowing, ...
+
+
+def test_switching_images_keeps_unsaved_labels_and_close_asks(qtbot, window, images, tmp_path, answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    for path in images:
+        project.add_image(path)
+    project.save()
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
+    window.viewer.fit()
+    rectangle(editor, window, 1, ((0, 0), (1, 1)))
+    editor.projects.open_image("b")
+    qtbot.waitUntil(lambda: editor.session.key == "b", timeout=10000)
+    window.viewer.fit()
+    assert not editor.session.labels.any()
+    rectangle(editor, window, 2, ((5, 5), (6, 6)))
+    assert sorted(s.key for s in editor.unsaved_sessions()) == ["a", "b"]
+    dock = editor.projects.dock
+    assert [dock.table.item(r, 0).text() for r in range(2)] == ["* a", "* b"]
+    editor.projects.open_image("a")
+    qtbot.waitUntil(lambda: editor.session.key == "a", timeout=10000)
+    assert editor.session.labels[:2, :2].sum() == 4  # the unsaved labels of a, still in memory
+    answers.save = "save"
+    window.close()
+    assert not window.isVisible()
+    assert load_labels(folder / "labels" / "a.png")[0].sum() == 4
+    assert load_labels(folder / "labels" / "b.png")[0].sum() == 8
+
+
+def test_opening_a_project_offers_recovery(qtbot, window, images, tmp_path, answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    key = project.add_image(images[0])
+    project.save()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = core_autosave.Owner(child.pid, core_autosave.Owner.me().host, None)
+    crashed = np.zeros((40, 50), np.uint8)
+    crashed[10:12, 10:12] = 2
+    core_autosave.write(folder / ".autosave", key, crashed, project.classes, owner=dead)
+    answers.yes = True
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == key, timeout=5000)
+    assert answers.titles("ask_yes_no") == ["Recover labels"]
+    assert np.array_equal(editor.session.labels, crashed) and editor.session.dirty
