@@ -1,0 +1,256 @@
+"""Train: the Train dock, which trains a model on the project's labels, a folder of exported samples or
+simulated frames while its curves move, then shows the validation report and makes the model the Predict
+default. One process trains in a worker thread; several (multi-GPU) run ``torchrun ... ccdstudio train
+--json-events`` as a subprocess whose JSON lines drive the same curves.
+
+``install(window)`` returns the :class:`TrainFeature` (``window.features["train"]``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+
+from ccdstudio.errors import CcdstudioError
+from ccdstudio.gui import messages
+from ccdstudio.gui.icons import icon
+from ccdstudio.gui.ml import confirm
+from ccdstudio.gui.ml.job_events import time_text
+from ccdstudio.gui.ml.job_runner import TrainProcess, start_job
+from ccdstudio.gui.ml.docking import model_menu
+from ccdstudio.gui.ml.train_panel import TrainPanel
+from ccdstudio.gui.ml.training import (
+    OOM_ADVICE,
+    TrainOutcome,
+    TrainSettings,
+    evaluation_job,
+    prepare_and_train,
+    prepare_data,
+    train_command,
+)
+from ccdstudio.gui.workers import JobWorker
+from ccdstudio.jobs import CancelToken
+from ccdstudio.ml.data import DataSpec
+
+
+class TrainFeature:
+    """Starts, follows and stops training runs for the window."""
+
+    def __init__(self, window: Any) -> None:
+        self.window = window
+        self.panel = TrainPanel()
+        self.worker: JobWorker | None = None
+        self.process: TrainProcess | None = None
+        self.outcome: TrainOutcome | None = None
+        self.settings: TrainSettings | None = None
+        self._stop = CancelToken()
+        self._finished_event: dict[str, Any] = {}
+        self._started = 0.0
+        self.dock = window.add_dock("train", "Train", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea,
+                                    tab_with="results")
+        self.show_action = QAction(icon("school-outline"), "&Train a model…", window)
+        self.show_action.triggered.connect(self.show)
+        window.toolbar.addAction(self.show_action)
+        model_menu(window).addAction(self.show_action)
+        self.panel.startRequested.connect(lambda: self.start())
+        self.panel.stopRequested.connect(self.stop)
+        window.documentChanged.connect(lambda *_: self._offer_project())
+        window.close_guards.append(self._may_close)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def running(self) -> bool:
+        return self.worker is not None or (self.process is not None and self.process.running)
+
+    def show(self) -> None:
+        self._offer_project()
+        self.dock.show()
+        self.dock.raise_()
+
+    def project_specs(self) -> list[DataSpec]:
+        """The project's images whose labels are saved (the labels feature's ``project``, if any)."""
+        project = self._project()
+        if project is None:
+            return []
+        specs = []
+        for key in project.images:
+            labels = project.labels_path(key)
+            if labels.is_file():
+                specs.append(DataSpec(project.image_path(key), labels))
+        return specs
+
+    def start(self, subprocess: bool | None = None) -> bool:
+        """Start training with the panel's settings; ``subprocess`` forces (or avoids) the torchrun path,
+        which is otherwise taken for more than one process per node. Returns whether it started."""
+        if self.running:
+            return False
+        form = self.panel.form
+        if not form.settings().out and not form.choose_output():
+            return False
+        settings = form.settings()
+        try:
+            settings.check()
+        except CcdstudioError as error:
+            messages.show_error(self.window, "Cannot start training", str(error))
+            return False
+        self.settings, self.outcome, self._finished_event = settings, None, {}
+        self._stop = CancelToken()
+        self._started = time.monotonic()
+        self.panel.curves.clear()
+        self.panel.log.clear()
+        self.panel.tabs.setCurrentWidget(self.panel.curves)
+        self.panel.set_running(True)
+        project = self.project_specs()
+        if settings.source == "project":
+            self.add_log("training on the project's saved labels (save the image you are editing first, Ctrl+S)")
+        if subprocess if subprocess is not None else settings.processes > 1:
+            worker = self._run(lambda cancel: prepare_data(settings, project, cancel), "Preparing training data")
+            worker.finished_with.connect(lambda specs: self._launch(worker, settings, specs))
+        else:
+            stop = self._stop
+            worker = self._run(lambda cancel: prepare_and_train(settings, project, stop, cancel), "Training")
+            worker.finished_with.connect(lambda outcome: self._finished(worker, outcome))
+        self.add_log(f"training {settings.model_size} model for {settings.epochs} epochs on "
+                     f"{settings.source} data, device {settings.device}; best model -> {settings.out}")
+        return True
+
+    def stop(self) -> None:
+        """End the run at its next step, keeping the best model (its report is still computed)."""
+        if self.process is not None and self.process.running:
+            self.process.stop()
+        self._stop.cancel()
+        if self.running:
+            self.add_log("stopping; the best model so far is kept")
+
+    def add_log(self, line: str) -> None:
+        self.panel.add_log(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    # ------------------------------------------------------------------ running
+    def _run(self, factory, title: str) -> JobWorker:
+        worker = start_job(factory, title, self.window, self._event, OOM_ADVICE)
+        self.worker = worker
+        worker.progress.connect(lambda fraction, message: self._progress(fraction if fraction >= 0 else None, message))
+        worker.failed.connect(lambda message: self._failed(worker, message))
+        worker.cancelled.connect(lambda: self._ended(worker, "cancelled"))
+        return worker
+
+    def _launch(self, worker: JobWorker, settings: TrainSettings, specs: list[DataSpec]) -> None:
+        """Start the ``ccdstudio train --json-events`` subprocess (torchrun for several processes)."""
+        if worker is not self.worker:
+            return
+        self.worker = None
+        if self._stop.cancelled:
+            self._ended(None, "stopped")
+            return
+        self.process = TrainProcess(train_command(settings, specs), self.window)
+        self.process.event.connect(self._event)
+        self.process.log.connect(self.add_log)
+        self.process.ended.connect(lambda code, asked: self._process_ended(settings, specs, code, asked))
+        self.process.start()
+
+    def _process_ended(self, settings: TrainSettings, specs: list[DataSpec], code: int, asked: bool) -> None:
+        self.add_log(f"training process ended (exit code {code})")
+        self.process = None
+        if not Path(settings.out).is_file():
+            self._ended(None, "no model was saved")
+            if not asked:
+                messages.show_error(self.window, "Training failed",
+                                    f"The training process ended with exit code {code} before saving a model; "
+                                    "see the log in the Train panel.")
+            return
+        finished = self._finished_event or {"stopped": "stopped" if asked else "completed"}
+        worker = self._run(lambda cancel: evaluation_job(settings, specs, finished, cancel), "Validating")
+        worker.finished_with.connect(lambda outcome: self._finished(worker, outcome))
+
+    def _event(self, event: dict[str, Any]) -> None:
+        self.panel.curves.add_event(event)
+        kind = event.get("event")
+        if "fraction" in event or (kind == "step" and self.process is not None):
+            self._progress(event.get("fraction"), str(event.get("message", "")))
+        if kind == "epoch":
+            metric = f", F1 {event['f1_macro']:.3f}, IoU {event['iou_mean']:.3f}" if "f1_macro" in event else ""
+            self.add_log(f"epoch {event['epoch']}: loss {event['loss']:.4f}, validation loss {event['val_loss']:.4f}"
+                         f"{metric}  ({event.get('seconds', 0):.1f} s, {event.get('mpix_per_s', 0):.2f} Mpix/s)")
+        elif kind == "checkpoint" and event.get("kind") == "best":
+            self.add_log(f"saved the best model so far to {event.get('path')}")
+        elif kind == "finished":
+            self._finished_event = dict(event)
+            self.add_log(f"finished ({event.get('stopped')}); best epoch {event.get('best_epoch')}")
+        elif kind in ("error", "warning"):
+            self.add_log(f"{kind}: {event.get('message')}")
+
+    def _progress(self, fraction: float | None, message: str) -> None:
+        self.panel.show_progress(fraction, message, time_text(time.monotonic() - self._started, fraction))
+
+    def _finished(self, worker: JobWorker, outcome: TrainOutcome) -> None:
+        if worker is not self.worker:
+            return
+        self.outcome = outcome
+        self._ended(worker, outcome.stopped)
+        if outcome.model is None:
+            self.add_log("no epoch finished, so no model was saved")
+            return
+        title = (f"{outcome.model.name}: best epoch {outcome.best_epoch}, validation loss {outcome.best_val_loss:.4f} "
+                 f"({outcome.stopped}); rows are true classes, columns predicted")
+        self.panel.report.show_report(outcome.report, outcome.classes, outcome.confusion, title)
+        self.panel.tabs.setCurrentWidget(self.panel.report)
+        predict = self.window.features.get("predict") if hasattr(self.window, "features") else None
+        if predict is not None:
+            predict.set_default_model(outcome.model)
+        project = self._project()
+        if project is not None:
+            try:
+                project.add_model(outcome.model, best_epoch=outcome.best_epoch, stopped=outcome.stopped)
+            except (CcdstudioError, TypeError, ValueError) as error:
+                self.add_log(f"could not record the model in the project: {error}")
+        self.add_log(f"model saved to {outcome.model}; it is now the Predict default")
+        self.window.statusBar().showMessage(f"Trained {outcome.model.name}: now the Predict default", 8000)
+
+    def _failed(self, worker: JobWorker, message: str) -> None:
+        if worker is not self.worker:
+            return
+        self._ended(worker, "failed")
+        self.add_log(f"error: {message}")
+        messages.show_error(self.window, "Training failed", message)
+
+    def _ended(self, worker: JobWorker | None, how: str) -> None:
+        if worker is self.worker:
+            self.worker = None
+        if not self.running:
+            self.panel.set_running(False)
+            self.panel.show_progress(None, f"training {how}", time_text(time.monotonic() - self._started, None))
+
+    # ------------------------------------------------------------------ window
+    def _project(self) -> Any:
+        """The open labelling project: the label editor's ``projects.project`` (or a ``project`` attribute)."""
+        labels = getattr(self.window, "features", {}).get("labels")
+        project = getattr(labels, "project", None)
+        return project if project is not None else getattr(getattr(labels, "projects", None), "project", None)
+
+    def _offer_project(self) -> None:
+        self.panel.form.set_project_available(bool(self.project_specs()))
+
+    def _may_close(self) -> bool:
+        if not self.running:
+            return True
+        out = self.settings.out if self.settings is not None else "its file"
+        if not confirm.ask(self.window, "Training running",
+                           f"A model is being trained. Stop it and close? The best model so far is kept in {out}."):
+            return False
+        self._stop.cancel()
+        worker, process = self.worker, self.process
+        if worker is not None:
+            worker.cancel()
+            worker.wait(60000)
+        if process is not None:
+            process.stop()
+            process.wait(15000)
+        return True
+
+
+def install(window: Any) -> TrainFeature:
+    return TrainFeature(window)

@@ -1,0 +1,247 @@
+"""Predict in the window: a tiny model over a small frame gives the overlay, legend, objects and cluster
+table; cancel; the model picker and card; accept as labels; close during a prediction; event-loop latency."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from PySide6.QtCore import Qt
+
+from ccdstudio.gui import messages
+from ccdstudio.gui.ml import confirm
+from ccdstudio.gui.ml.model_picker import default_model, recent_models, remember_model
+from tests.gui.conftest import wait_opened
+from ccdstudio.gui.ml.devices import wait_warm
+from tests.gui.latency import LatencyProbe
+from tests.gui.ml_fixtures import CLASSES, toy_frame, train_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return train_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(autouse=True)
+def no_questions(monkeypatch):
+    """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
+    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    shown = []
+    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
+    return shown
+
+
+@pytest.fixture
+def frame(tmp_path):
+    """A 96 x 160 toy frame with its truth labels (clusters are class 3)."""
+    image, labels = toy_frame(np.random.default_rng(7), (96, 160), blobs=10, hot=8)
+    path = tmp_path / "frame.fits"
+    fits.PrimaryHDU(image).writeto(path)
+    return path, labels
+
+
+def open_and_predict(qtbot, window, path, model):
+    window.resize(1600, 1000)  # room for the image beside the docks
+    window.open_paths([str(path)])
+    wait_opened(qtbot, window)
+    feature = window.features["predict"]
+    feature.set_default_model(model)
+    feature.predict_action.trigger()
+    assert feature.running
+    qtbot.waitUntil(lambda: not feature.running, timeout=30000)
+    return feature
+
+
+def test_predict_shows_overlay_legend_objects_and_cluster_table(qtbot, window, frame, tiny_model, errors):
+    path, truth = frame
+    feature = open_and_predict(qtbot, window, path, tiny_model)
+    assert not errors
+    result = feature.result
+    assert result is not None and result.labels.shape == truth.shape
+    # the tiny model finds the clusters: most truth cluster pixels are predicted cluster
+    cluster = CLASSES.index("cluster")
+    recall = (result.labels[truth == cluster] == cluster).mean()
+    assert recall > 0.8
+    assert result.pixels == {n: int((result.labels == i).sum()) for i, n in enumerate(CLASSES.names)}
+    # overlay: class colours, background transparent
+    overlay = window.viewer.overlay("prediction")
+    assert tuple(overlay.lut[cluster]) == (*CLASSES.colors[cluster], 255) and overlay.lut[0, 3] == 0
+    # legend: a check box per class, pixel counts shown
+    assert [c.text() for c in feature.panel.class_checks] == CLASSES.names
+    # cluster table: one row per 8-connected predicted cluster, computed independently with scipy
+    from scipy import ndimage
+
+    _, count = ndimage.label(result.labels == cluster, np.ones((3, 3)))
+    assert feature.results.table_model.rowCount() == count == len(result.objects["cluster"])
+
+
+def test_hiding_a_class_makes_it_transparent(qtbot, window, frame, tiny_model):
+    feature = open_and_predict(qtbot, window, frame[0], tiny_model)
+    cluster = CLASSES.index("cluster")
+    feature.panel.class_checks[cluster].setChecked(False)
+    assert window.viewer.overlay("prediction").lut[cluster, 3] == 0
+    feature.panel.class_checks[cluster].setChecked(True)
+    assert window.viewer.overlay("prediction").lut[cluster, 3] == 255
+    feature.panel.opacity.setValue(20)
+    assert window.viewer.overlay("prediction").opacity == pytest.approx(0.2)
+
+
+def test_navigation_and_table_clicks_centre_the_view(qtbot, window, frame, tiny_model):
+    feature = open_and_predict(qtbot, window, frame[0], tiny_model)
+    results = feature.results
+    results.object_class.setCurrentIndex(results.object_class.findData("cluster"))
+    centres = feature.result.objects["cluster"]
+    results.step(1)
+    x0, y0, x1, y1 = window.viewer.visible_rect()
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx(tuple(centres[0]), abs=0.5)
+    results.step(-1)  # wraps to the last
+    x0, y0, x1, y1 = window.viewer.visible_rect()
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx(tuple(centres[-1]), abs=0.5)
+    assert results.position_label.text() == f"{len(centres)} / {len(centres)}"
+    # sort the table by pixels (ascending) and click the first row: the view centres on that cluster
+    table = feature.result.clusters.table
+    results.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    first = results.table_model.index(0, 0)
+    results._row_clicked(first)
+    row = int(np.argmin(table["npix"]))
+    x0, y0, x1, y1 = window.viewer.visible_rect()
+    assert (x0 + x1) / 2 == pytest.approx(table["X"][row], abs=0.5)
+    assert (y0 + y1) / 2 == pytest.approx(table["Y"][row], abs=0.5)
+    # DS9 coordinates in the table for a FITS frame: ImageJ X + 0.5
+    x_col = [c.heading for c in results.table_model.columns].index("x")
+    assert results.table_model.value(0, x_col) == pytest.approx(table["X"][row] + 0.5)
+    pixels = [results.table_model.value(r, 1) for r in range(results.table_model.rowCount())]
+    assert pixels == sorted(table["npix"].tolist())
+
+
+def test_cancel_stops_the_prediction(qtbot, window, tmp_path, tiny_model):
+    image = np.random.default_rng(0).normal(1000, 3, (1024, 1024)).astype(np.float32)
+    path = tmp_path / "big.fits"
+    fits.PrimaryHDU(image).writeto(path)
+    window.open_paths([str(path)])
+    wait_opened(qtbot, window)
+    feature = window.features["predict"]
+    feature.set_default_model(tiny_model)
+    feature.panel.tile.setValue(64)  # many tiles, so there is time to cancel
+    feature.predict()
+    qtbot.waitUntil(lambda: feature.panel.progress.value() > 0, timeout=20000)
+    feature.panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not feature.running, timeout=20000)
+    assert feature.result is None and "cancelled" in feature.panel.status.text().lower()
+    assert "prediction" not in window.viewer.overlay_names()
+
+
+def test_model_picker_lists_recent_models_and_shows_the_card(qtbot, window, tiny_model, tmp_path):
+    card = tiny_model.with_name(tiny_model.name.removesuffix(".safetensors") + ".md")
+    card.write_text("Trained on toy frames for the tests.")
+    try:
+        picker = window.features["predict"].panel.picker
+        picker.set_path(tiny_model)
+        assert recent_models()[0] == tiny_model.resolve()
+        text = picker.card.toPlainText()
+        assert "background, glowing, hot_pixel, cluster" in text
+        assert "1 channel" in text and "Trained on toy frames for the tests." in text
+        assert "Validation" in text  # the best epoch's report from the model file
+        items = [picker.combo.itemText(i) for i in range(picker.combo.count())]
+        assert tiny_model.name in items and items[-1] == "Browse…"
+    finally:
+        card.unlink()
+
+
+def test_default_model_bundled_for_fits_else_last_used(tmp_path, tiny_model, monkeypatch):
+    from ccdstudio.gui.ml import model_picker
+
+    from ccdstudio.ml.modelfile import DEFAULT_MODEL
+
+    bundled = tmp_path / f"{DEFAULT_MODEL}.safetensors"
+    bundled.write_bytes(tiny_model.read_bytes())
+    monkeypatch.setattr(model_picker, "bundled", lambda: [bundled])
+    remember_model(tiny_model)
+    assert default_model(is_fits=True) == bundled
+    assert default_model(is_fits=False) == tiny_model.resolve()
+
+
+def test_a_bad_model_file_is_reported_not_raised(qtbot, window, frame, tmp_path, errors):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a model")
+    window.open_paths([str(frame[0])])
+    wait_opened(qtbot, window)
+    feature = window.features["predict"]
+    feature.set_default_model(bad)
+    assert "Cannot read this model" in feature.panel.picker.card.toPlainText()
+    feature.predict()
+    qtbot.waitUntil(lambda: not feature.running, timeout=10000)
+    assert errors and errors[0][0] == "Prediction failed" and "broken.safetensors" in errors[0][1]
+
+
+def test_out_of_memory_is_reported_with_advice(qtbot, window, frame, tiny_model, errors, monkeypatch):
+    from ccdstudio.gui.ml import prediction
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+        yield  # a job
+
+    monkeypatch.setattr(prediction, "_scaled", exhausted)
+    open_and_predict(qtbot, window, frame[0], tiny_model)
+    assert errors and "ran out of memory" in errors[0][1] and "smaller tiles" in errors[0][1]
+
+
+def test_accept_as_labels_hands_over_or_keeps_the_overlay(qtbot, window, frame, tiny_model):
+    feature = open_and_predict(qtbot, window, frame[0], tiny_model)
+    received = []
+
+    class Labels:
+        def accept_labels(self, labels, classes, title):
+            received.append((labels, classes, title))
+
+    window.features.pop("labels", None)
+    assert not feature.accept_labels()
+    assert "stays an overlay" in feature.results.summary.text()
+    window.features["labels"] = Labels()
+    assert feature.accept_labels()
+    labels, classes, title = received[0]
+    assert np.array_equal(labels, feature.result.labels) and classes == CLASSES and "tiny" in title
+
+
+def test_closing_during_a_prediction_asks_and_cancels(qtbot, window, tmp_path, tiny_model, monkeypatch):
+    image = np.random.default_rng(0).normal(1000, 3, (1024, 1024)).astype(np.float32)
+    path = tmp_path / "big.fits"
+    fits.PrimaryHDU(image).writeto(path)
+    window.open_paths([str(path)])
+    wait_opened(qtbot, window)
+    feature = window.features["predict"]
+    feature.set_default_model(tiny_model)
+    feature.panel.tile.setValue(64)
+    answers = [False, True]
+    monkeypatch.setattr(confirm, "ask", lambda *args: answers.pop(0))
+    feature.predict()
+    qtbot.waitUntil(lambda: feature.worker.isRunning(), timeout=5000)
+    assert not window.close() and feature.running  # "No": the window stays, the prediction goes on
+    assert window.close()  # "Yes": cancelled and closed
+    assert not feature.worker or not feature.worker.isRunning()
+
+
+def test_the_window_stays_responsive_while_predicting_a_2048_frame(qtbot, window, tmp_path, tiny_model):
+    image, _ = toy_frame(np.random.default_rng(3), (2048, 2048), blobs=400, hot=300)
+    path = tmp_path / "frame2048.fits"
+    fits.PrimaryHDU(image).writeto(path)
+    window.resize(1600, 1000)
+    window.open_paths([str(path)])
+    wait_opened(qtbot, window)
+    feature = window.features["predict"]
+    feature.set_default_model(tiny_model)
+    feature.panel.tile.setValue(512)
+    assert wait_warm()  # the libraries load in the background while the window starts
+    with LatencyProbe(qtbot) as probe:
+        feature.predict()
+        qtbot.waitUntil(lambda: not feature.running, timeout=120000)
+        qtbot.waitSignal(window.viewer.rendered, timeout=10000)  # the overlay drawn, too
+        qtbot.wait(200)
+    assert feature.result is not None and feature.result.labels.shape == (2048, 2048)
+    assert feature.results.table_model.rowCount() > 100
+    assert probe.samples > 50
+    assert probe.worst_ms < 100, probe.describe()
