@@ -69,7 +69,7 @@ PRESETS: dict[str, Preset] = {
         normalization=Normalization("ccd", pedestal="dark"),
         architecture={"depth": 4, "base": 8, "norm": "batch", "activation": "relu", "dropout": 0.0},
         config=TrainConfig(
-            epochs=24, batch_size=8, crop=128, samples_per_epoch=512, val_split=0.015, lr=3e-3,
+            epochs=48, batch_size=8, crop=128, samples_per_epoch=512, val_split=0.015, lr=3e-3,
             optimizer="adamw", weight_decay=1e-4, schedule="cosine", loss="ce+dice",
             # Class-balanced crops already show the rare classes often; inverse-frequency weights on top
             # (about 1:5:1200:370 here) would trade precision for recall, the published model's weak

@@ -67,6 +67,23 @@ def open_for_labelling_zoomed_out(qtbot, window, path):
     return window.features["labels"]
 
 
+def settle(qtbot, viewer, layer) -> None:
+    """Wait until the viewer's render of the current view has landed and Qt has repainted the layer under it.
+
+    A landing render replaces the image under the whole view, so Qt repaints the label layer there as well
+    (by design, and later than the render's ``rendered`` signal): measuring what an edit repaints must start
+    after that repaint. Every landing resets ``painted_pixels``, so a paint counted here came after the last.
+    """
+    def landed():
+        layer.painted_pixels = 0
+
+    viewer.rendered.connect(landed)
+    try:
+        qtbot.waitUntil(lambda: not viewer.render_pending() and layer.painted_pixels > 0, timeout=10000)
+    finally:
+        viewer.rendered.disconnect(landed)
+
+
 def test_a_stroke_repaints_only_its_rectangle(big_editor, window, qtbot):
     editor, viewer = big_editor, window.viewer
     viewer.centre_on(1500, 1000, pixels_across=200)  # zoomed in: a few screen pixels per label pixel
@@ -77,13 +94,10 @@ def test_a_stroke_repaints_only_its_rectangle(big_editor, window, qtbot):
     assert full >= 0.9 * (x1 - x0) * min(y1 - y0, 2000)  # a full repaint colours the whole view
     editor.tools.set_tool("paint")
     editor.tools.set_size(5)
-    send(viewer, MOVE, 1000, 1450, button=NONE, buttons=NONE)  # the brush outline appears (a full repaint)
-    # Let the viewer's debounced re-render of the new view land first: it repaints the whole view by design.
-    qtbot.waitUntil(lambda: not viewer._timer.isActive())
-    viewer.wait_idle()
-    QApplication.processEvents()
+    send(viewer, MOVE, 1000, 1450, button=NONE, buttons=NONE)  # the brush outline appears
+    settle(qtbot, viewer, editor.layer)
     editor.layer.painted_pixels = 0
     drag(viewer, [(1000, 1450), (1000, 1460)])
-    QApplication.processEvents()  # Qt repaints the region the layer marked as changed
-    assert 0 < editor.layer.painted_pixels <= 20 * 20  # the stroke's box plus a pixel of margin, not the view
+    qtbot.waitUntil(lambda: editor.layer.painted_pixels > 0)  # Qt repaints the region the layer marked changed
+    assert editor.layer.painted_pixels <= 20 * 20  # the stroke's box plus a pixel of margin, not the view
     assert editor.session.labels[1000, 1455] == 1

@@ -38,6 +38,7 @@ def warm_up() -> None:
 
 
 _warmed = threading.Event()
+_warming = threading.Lock()  # two probes importing torch's internals at once trip over each other
 
 
 class DeviceProbe(QObject):
@@ -49,10 +50,11 @@ class DeviceProbe(QObject):
         threading.Thread(target=self._probe, daemon=True).start()
 
     def _probe(self) -> None:
-        choices = available_devices()
-        if not _warmed.is_set():
-            warm_up()
-            _warmed.set()
+        with _warming:
+            choices = available_devices()
+            if not _warmed.is_set():
+                warm_up()
+                _warmed.set()
         try:
             self.found.emit(choices)
         except RuntimeError:  # the widget was closed meanwhile

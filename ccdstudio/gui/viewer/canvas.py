@@ -89,6 +89,7 @@ class ImageViewer(QWidget):
         self._display = Display()
         self._detail_raw: Rendered | None = None
         self._generation = 0
+        self._landed = 0  # the generation of the last render handled on this thread (drawn or failed)
         # One render at a time. The pool is created before the mailbox, so it is destroyed first, and its
         # destructor waits for a running render while the mailbox still exists.
         self._pool = QThreadPool(self)
@@ -148,6 +149,10 @@ class ImageViewer(QWidget):
     def wait_idle(self) -> None:
         """Block until the render running in the background (if any) has finished reading."""
         self._pool.waitForDone()
+
+    def render_pending(self) -> bool:
+        """Whether a render of the current view is scheduled, running, or finished but not yet drawn."""
+        return self._timer.isActive() or (self._plane is not None and self._landed != self._generation)
 
     def clear(self) -> None:
         """Show nothing (no file open)."""
@@ -292,6 +297,7 @@ class ImageViewer(QWidget):
         generation, image, overlays, error = result
         if generation != self._generation or self._plane is None:
             return  # a newer render is on its way
+        self._landed = generation
         if error is not None:
             log.warning("viewport render failed: %s", error)
             return
