@@ -86,6 +86,17 @@ def run(job: Job[T], on_progress: Callable[[Progress], None] | None = None) -> T
             on_progress(event)
 
 
+def scaled(job: Job[T], start: float, span: float) -> Job[T]:
+    """``job`` as a part of a larger one: its fractions are mapped into ``[start, start + span]``."""
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as stop:
+            return stop.value
+        fraction = None if event.fraction is None else start + span * event.fraction
+        yield Progress(fraction, event.message, event.data)
+
+
 def steps(total: int, message: str, cancel: CancelToken | None = None) -> Generator[tuple[int, Progress], None, None]:
     """Yield ``(i, progress)`` for ``i`` in ``range(total)``, checking ``cancel`` before each step.
 

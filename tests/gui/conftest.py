@@ -93,3 +93,13 @@ def wait_opened(qtbot, win, timeout=15000):
     """Wait until the window's background job ended and a document is shown."""
     qtbot.waitUntil(lambda: win.worker is None and win.document is not None, timeout=timeout)
     return win.document
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """The error dialogs a test caused, as ``(title, message)`` pairs, instead of modal message boxes."""
+    from ccdstudio.gui import messages
+
+    shown = []
+    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
+    return shown

@@ -12,18 +12,10 @@ import tifffile
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from ccdstudio.gui import messages
 from ccdstudio.gui.labels import autosave
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.io import load_labels, save_labels
 from tests.gui.label_helpers import drag, image, open_for_labelling
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from ccdstudio.gui import messages, settings
+from ccdstudio.gui import settings
 from ccdstudio.gui.document import MOSAIC, Sections
 from ccdstudio.gui.main_window import MainWindow
 from tests.gui.conftest import wait_opened
@@ -26,13 +26,6 @@ def hover(qtbot, win, row, col):
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, event)
     qtbot.waitUntil(lambda: win.position_label.text() != "", timeout=3000)
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
 
 
 def test_fits_opens_origin_bottom_left_with_ds9_coordinates(qtbot, window, fits_file):

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from scipy import ndimage
 
-from ccdstudio.gui import messages, settings
+from ccdstudio.gui import settings
 from ccdstudio.imaging.particles import ParticleOptions, analyze_particles
 from ccdstudio.imaging.threshold import sigma_threshold
 from tests.gui.conftest import wait_opened
@@ -36,13 +36,6 @@ def ccd_file(tmp_path, rng):
     path = tmp_path / "clusters.fits"
     fits.PrimaryHDU(image).writeto(path)
     return path, image
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
 
 
 def opened(qtbot, window, path):

@@ -8,7 +8,6 @@ import pytest
 from astropy.io import fits
 from PySide6.QtCore import Qt
 
-from ccdstudio.gui import messages
 from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.model_picker import default_model, recent_models, remember_model
 from tests.gui.conftest import wait_opened
@@ -26,13 +25,6 @@ def tiny_model(tmp_path_factory):
 def no_questions(monkeypatch):
     """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
     monkeypatch.setattr(confirm, "ask", lambda *args: True)
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
 
 
 @pytest.fixture
@@ -185,7 +177,7 @@ def test_out_of_memory_is_reported_with_advice(qtbot, window, frame, tiny_model,
         raise MemoryError()
         yield  # a job
 
-    monkeypatch.setattr(prediction, "_scaled", exhausted)
+    monkeypatch.setattr(prediction, "scaled", exhausted)
     open_and_predict(qtbot, window, frame[0], tiny_model)
     assert errors and "ran out of memory" in errors[0][1] and "smaller tiles" in errors[0][1]
 

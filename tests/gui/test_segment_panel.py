@@ -21,15 +21,6 @@ def segment_dir(tmp_path_factory):
     return run(simulate_segment(tmp_path_factory.mktemp("seg") / "seg", layers=12, height=128, width=160, seed=0))
 
 
-@pytest.fixture
-def errors(monkeypatch):
-    from ccdstudio.gui import messages
-
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
-
-
 def open_segment(qtbot, window, folder):
     window.open_paths([str(folder)])
     wait_opened(qtbot, window)

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
 import pytest
 
-from ccdstudio.gui import messages
 from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.job_runner import TrainProcess
 from ccdstudio.gui.ml.training import TrainSettings, load_training_data, parse_event_line, train_command
@@ -24,13 +22,6 @@ from tests.gui.ml_fixtures import CLASSES, write_frames
 def no_questions(monkeypatch):
     """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
     monkeypatch.setattr(confirm, "ask", lambda *args: True)
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-    monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
-    return shown
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import numpy as np
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.particles import ParticleOptions, ParticleResult, analyze_particles_job
 from ccdstudio.io.source import ImageSource
-from ccdstudio.jobs import CancelToken, Job, Progress, check
+from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.labels.classes import ClassSet
 
 CLUSTER_CLASS = "cluster"
@@ -86,7 +86,7 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
 
         planes = [plane] if info.in_channels == 1 else choose_planes(source, info.in_channels,
                                                                       trained=info.training.get("planes"))
-        result = yield from _scaled(predict(model, source, planes=planes, tile=options.tile, overlap=options.overlap,
+        result = yield from scaled(predict(model, source, planes=planes, tile=options.tile, overlap=options.overlap,
                                             tta=options.tta, cancel=cancel), 0.0, 0.85)
         labels, seconds = result.labels, result.seconds
     check(cancel)
@@ -99,7 +99,7 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
         check(cancel)
         image = source.read(planes[0]).astype(np.float32, copy=False)
         options_ = ParticleOptions(pedestal=pedestal, gain=gain)
-        clusters = yield from _scaled(analyze_particles_job(labels == classes.index(CLUSTER_CLASS), image, options_,
+        clusters = yield from scaled(analyze_particles_job(labels == classes.index(CLUSTER_CLASS), image, options_,
                                                             cancel=cancel), 0.9, 0.1)
     yield Progress(1.0, f"predicted in {seconds:.1f} s")
     return PredictionResult(labels, classes, Path(options.model), list(planes), seconds, str(device), pixels,
@@ -115,21 +115,10 @@ def _predict_segment(model: Any, source: ImageSource, options: PredictOptions,
     layers = None if options.first_layer is None else (options.first_layer, options.first_layer + count - 1)
     yield Progress(None, "choosing the layer window")
     window = choose_window(source, count, layers=layers)
-    result = yield from _scaled(predict_segment(model, source, window, tile=options.tile, overlap=options.overlap,
+    result = yield from scaled(predict_segment(model, source, window, tile=options.tile, overlap=options.overlap,
                                                 tta=options.tta, cancel=cancel), 0.0, 0.85)
     note = window.describe() + ("; " + "; ".join(result.warnings) if result.warnings else "")
     return result.labels(), list(window.planes), result.seconds, note
-
-
-def _scaled(job: Job[Any], start: float, span: float) -> Job[Any]:
-    """``job`` with its fractions mapped into ``[start, start + span]`` of a larger job."""
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            return stop.value
-        fraction = None if event.fraction is None else start + span * event.fraction
-        yield Progress(fraction, event.message, event.data)
 
 
 def object_centres(labels: np.ndarray, index: int) -> np.ndarray:

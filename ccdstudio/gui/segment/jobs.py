@@ -21,7 +21,7 @@ from ccdstudio.imaging.render import PreparedPlane, prepare_plane
 from ccdstudio.io import open_image
 from ccdstudio.io.segment_window import centred_window, choose_window, estimate_surface, layer_order
 from ccdstudio.io.source import ArraySource, ImageSource
-from ccdstudio.jobs import CancelToken, Job, Progress, check
+from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.labels.classes import ClassSet
 
 DEFAULT_LAYERS = 16
@@ -90,9 +90,9 @@ def projection_view(source: ImageSource, first: int, last: int, mode: Mode,
                     cancel: CancelToken | None = None) -> Job[ProjectionView]:
     """Project layers ``first..last`` (stack positions) and prepare the result for display (a job)."""
     planes = layer_order(source)[first: last + 1]
-    image = yield from _scaled(project(source, planes, mode, cancel=cancel), 0.0, 0.9)
+    image = yield from scaled(project(source, planes, mode, cancel=cancel), 0.0, 0.9)
     view = ArraySource([image], names=[f"{mode} of layers {first}-{last}"], path=source.path)
-    prepared = yield from _scaled(prepare_plane(view, 0, cancel=cancel), 0.9, 0.1)
+    prepared = yield from scaled(prepare_plane(view, 0, cancel=cancel), 0.9, 0.1)
     return ProjectionView(view, prepared, mode, first, last)
 
 
@@ -167,7 +167,7 @@ def predict_ink(model_path: Path, source: ImageSource, first: int, last: int, de
         first, last = centred_window((first + last) // 2, count, n)
         notes.append(f"the model reads {count} layers: using layers {first}-{last}")
     window = choose_window(source, layers=(first, last))
-    result = yield from _scaled(predict_segment(model, source, window, cancel=cancel), 0.0, 0.95)
+    result = yield from scaled(predict_segment(model, source, window, cancel=cancel), 0.0, 0.95)
     check(cancel)
     yield Progress(0.97, "writing the prediction")
     path, _ = save_segment_prediction(result, Path(source.path), segment_stem(source))
@@ -185,12 +185,3 @@ def clean_into_labels(probability: np.ndarray, params: CleanParams,
     return mask.astype(np.uint8), ClassSet.preset("ink")
 
 
-def _scaled(job: Job, start: float, span: float) -> Job:
-    """``job`` with its fractions mapped into ``[start, start + span]``."""
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            return stop.value
-        fraction = None if event.fraction is None else start + span * event.fraction
-        yield Progress(fraction, event.message, event.data)
