@@ -110,7 +110,8 @@ def test_navigation_and_table_clicks_centre_the_view(qtbot, window, frame, tiny_
     assert pixels == sorted(table["npix"].tolist())
 
 
-def test_cancel_stops_the_prediction(qtbot, window, tmp_path, tiny_model):
+def slow_prediction(qtbot, window, tmp_path, tiny_model):
+    """The predict feature, set up on a 1024² noise frame with tiles of 64 px: many tiles, time to cancel."""
     image = np.random.default_rng(0).normal(1000, 3, (1024, 1024)).astype(np.float32)
     path = tmp_path / "big.fits"
     fits.PrimaryHDU(image).writeto(path)
@@ -118,7 +119,12 @@ def test_cancel_stops_the_prediction(qtbot, window, tmp_path, tiny_model):
     wait_opened(qtbot, window)
     feature = window.features["predict"]
     feature.set_default_model(tiny_model)
-    feature.panel.tile.setValue(64)  # many tiles, so there is time to cancel
+    feature.panel.tile.setValue(64)
+    return feature
+
+
+def test_cancel_stops_the_prediction(qtbot, window, tmp_path, tiny_model):
+    feature = slow_prediction(qtbot, window, tmp_path, tiny_model)
     feature.predict()
     qtbot.waitUntil(lambda: feature.panel.progress.value() > 0, timeout=20000)
     feature.panel.cancel_button.click()
@@ -200,14 +206,7 @@ def test_accept_as_labels_hands_over_or_keeps_the_overlay(qtbot, window, frame, 
 
 
 def test_closing_during_a_prediction_asks_and_cancels(qtbot, window, tmp_path, tiny_model, monkeypatch):
-    image = np.random.default_rng(0).normal(1000, 3, (1024, 1024)).astype(np.float32)
-    path = tmp_path / "big.fits"
-    fits.PrimaryHDU(image).writeto(path)
-    window.open_paths([str(path)])
-    wait_opened(qtbot, window)
-    feature = window.features["predict"]
-    feature.set_default_model(tiny_model)
-    feature.panel.tile.setValue(64)
+    feature = slow_prediction(qtbot, window, tmp_path, tiny_model)
     answers = [False, True]
     monkeypatch.setattr(confirm, "ask", lambda *args: answers.pop(0))
     feature.predict()
