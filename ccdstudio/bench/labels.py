@@ -1,7 +1,9 @@
 """Label editing figures on a scroll-segment-sized map (10000 x 8000; 2000 x 1600 with ``quick``).
 
 A brush segment must cost what its dirty rectangle costs, so it is timed against what touching the whole map
-would cost (a full copy for undo, a full colour-table redraw). Autosave is timed against a plain ``np.save``.
+would cost (a full copy for undo, a full colour-table redraw). A bucket fill is timed against the previous
+method (scikit-image's flood over the whole map, then the same edit). Autosave is timed against a plain
+``np.save``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from ccdstudio.bench import Figure, best_time
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.edits import History
-from ccdstudio.labels.paint import stroke_segment
+from ccdstudio.labels.paint import fill, paint_mask, stroke_segment
 
 GROUP = "labels"
 
@@ -46,9 +48,31 @@ def _stroke_time(labels: np.ndarray, segments: int, size: float) -> float:
     return elapsed / segments
 
 
+def _whole_map_fill(labels: np.ndarray, seed: tuple[int, int], value: int) -> None:
+    """The previous fill: scikit-image's flood (which pads and scans the whole map), then the same edit."""
+    from skimage.segmentation import flood
+
+    region = flood(labels, seed, connectivity=1)
+    paint_mask(labels, 0, 0, region, value, label="fill")
+
+
+def _fill_figures(labels: np.ndarray, size_note: str) -> Iterator[Figure]:
+    height, width = labels.shape
+    labels = labels.copy()
+    labels[height // 10: height // 10 + 200, width // 10: width // 10 + 200] = 3  # a cluster-sized region
+    fill(labels, (0, 0), 2)  # imports OpenCV outside the timing
+    for name, seed in (("200 x 200 region", (height // 10 + 5, width // 10 + 5)),
+                       ("quarter-map region", (height * 3 // 8, width * 3 // 8))):
+        ours = best_time(lambda seed=seed: fill(labels, seed, 2), repeat=3)
+        previous = best_time(lambda seed=seed: _whole_map_fill(labels, seed, 2), repeat=2)
+        yield Figure(GROUP, f"fill, {name}", ours * 1e3, "ms", previous * 1e3, "skimage flood (previous)",
+                     note=f"{size_note}; region + edit")
+
+
 def run(quick: bool) -> Iterator[Figure]:
     labels = _map(quick)
     size_note = f"{labels.shape[1]} x {labels.shape[0]} map"
+    yield from _fill_figures(labels, size_note)
     segments = 50 if quick else 200
     for brush in (10, 50):
         per_segment = min(_stroke_time(labels, segments, brush) for _ in range(3))

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
           info     size, classes and pixels per class
           convert  any label format to any other (0/255 Vesuvius ink PNGs too)
           remap    move classes onto others, e.g. fold muon and electron into cluster
+
+        A label file of a project (PROJECT/labels/...) is read in the project's current classes: the class
+        merges and reorders recorded since it was saved are applied, as for export and training.
         """,
         """
         ccdstudio labels info inklabels.png
@@ -61,6 +64,9 @@ def _add_input(parser: argparse.ArgumentParser) -> None:
                         help="how to read pixel values: class indices, or Vesuvius ink (0/255); "
                              "auto reads a 0/255 file without class list as ink (default)")
     parser.add_argument("--extname", help="FITS HDU holding the labels (default: LABELS, else the first image)")
+    parser.add_argument("--as-saved", action="store_true",
+                        help="a project's label file in the classes it was saved with (by default the class "
+                             "merges and reorders the project recorded since are applied)")
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +83,8 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     from ccdstudio.labels.classes import ClassSet
     from ccdstudio.labels.io import load_labels
 
-    labels, classes = load_labels(args.input, convention=args.convention, extname=args.extname)
+    labels, classes = load_labels(args.input, convention=args.convention, extname=args.extname,
+                                  as_saved=args.as_saved)
     preset = getattr(args, "classes", None)
     if preset:
         chosen = ClassSet.preset(preset)

@@ -162,7 +162,7 @@ _WRITERS = {"png": _write_png, "tiff": _write_tiff, "npy": _write_npy}
 
 
 def load_labels(path: str | os.PathLike[str], convention: Convention = "auto",
-                extname: str | None = None) -> tuple[np.ndarray, ClassSet]:
+                extname: str | None = None, as_saved: bool = False) -> tuple[np.ndarray, ClassSet]:
     """Read a label map and its class set.
 
     Parameters
@@ -176,12 +176,16 @@ def load_labels(path: str | os.PathLike[str], convention: Convention = "auto",
         list and holds only 0 and 255, which reads as ink.
     extname
         For FITS: the HDU to read; by default the ``LABELS`` extension if there is one, else the first image.
+    as_saved
+        For the label file of a project's image: read it in the classes it was saved with. By default the
+        remaps the project recorded since then (merges, reorders) are applied, so exports and training see
+        the project's current classes (:func:`ccdstudio.labels.project.in_project_classes`).
 
     Returns
     -------
     labels, classes
-        uint8 ``[y, x]`` indices and their classes. Without class information the classes are
-        ``background, class 1, ...`` up to the largest index.
+        Writable, C-contiguous uint8 ``[y, x]`` indices and their classes. Without class information the
+        classes are ``background, class 1, ...`` up to the largest index.
     """
     path = Path(path)
     kind = label_format(path)
@@ -199,7 +203,13 @@ def load_labels(path: str | os.PathLike[str], convention: Convention = "auto",
         raise
     except Exception as error:  # decoders (Pillow, tifffile, imagecodecs, astropy) each raise their own kinds
         raise FormatError(f"cannot read labels from {path}: {error}") from None
-    return _interpret(raw, classes, convention, path)
+    labels, classes = _interpret(raw, classes, convention, path)
+    if not as_saved:
+        from ccdstudio.labels.project import in_project_classes  # the project module builds on this one
+
+        labels, classes = in_project_classes(path, labels, classes)
+    # Decoders may hand back read-only views (Pillow); callers edit label maps in place.
+    return np.require(labels, np.uint8, ["C_CONTIGUOUS", "WRITEABLE"]), classes
 
 
 def load_ink_labels(path: str | os.PathLike[str]) -> tuple[np.ndarray, ClassSet]:

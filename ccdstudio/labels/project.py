@@ -3,10 +3,17 @@
 ::
 
     my-project/
-      ccdstudio-project.json     version, class set, images (path + label file + settings + statistics),
-                                 remaps, models, settings
+      ccdstudio-project.json     version, class set, images (path + label file + settings + statistics +
+                                 class version), remaps (the class history), models, settings
       labels/<key>.png|.fits     the saved label map of each image (FITS for FITS images, header kept)
       .autosave/                 <key>.autosave.npz written by :meth:`Project.autosave`, session locks
+
+Every change of the project's classes is recorded as a :class:`~ccdstudio.labels.remap.Remap` (merges and
+reorders move pixels; adding, renaming and recolouring map each class onto itself), so the recorded remaps are
+the history of the class set. Each image notes how many of them its saved label file already reflects (its
+class version). A label file saved before a remap is read through the remaps recorded after it
+(:meth:`Project.current`): opened in the editor, exported or trained on, it is in the project's current
+classes. :func:`ccdstudio.labels.io.load_labels` does this for any project label file (``labels/<key>.*``).
 
 Image paths are stored relative to the project folder where possible (so a project and its data can move
 together) with ``/`` separators. Every write is atomic; a failed write (read-only folder, full disk) raises
@@ -46,7 +53,8 @@ class ProjectImage:
     """One image of a project: where it is, where its labels are saved, its settings and label statistics.
 
     ``path`` is as stored in the manifest (relative to the project folder, or absolute); ``labels`` is
-    relative to the project folder.
+    relative to the project folder; ``classes_version`` is the number of recorded remaps the saved label
+    file already reflects (None: unknown, the file's class set is looked up in the history).
     """
 
     key: str
@@ -54,15 +62,17 @@ class ProjectImage:
     labels: str
     settings: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    classes_version: int | None = None
 
     def to_dict(self) -> dict:
         return {"key": self.key, "path": self.path, "labels": self.labels, "settings": self.settings,
-                "stats": self.stats}
+                "stats": self.stats, "classes_version": self.classes_version}
 
     @classmethod
     def from_dict(cls, data: dict) -> ProjectImage:
+        version = data.get("classes_version")
         return cls(str(data["key"]), str(data["path"]), str(data["labels"]), dict(data.get("settings", {})),
-                   dict(data.get("stats", {})))
+                   dict(data.get("stats", {})), None if version is None else int(version))
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,15 @@ class Project:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Project:
-        """Open the project in folder ``path`` (or whose manifest is ``path``)."""
+        """Open the project in folder ``path`` (or whose manifest is ``path``) to work in it."""
+        project = cls.read(path)
+        for folder in (project.folder / AUTOSAVE_DIR, project.folder / LABELS_DIR):
+            autosaves.remove_stray_temporaries(folder)
+        return project
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Project:
+        """Read the manifest only, touching nothing in the folder (another session may be writing there)."""
         path = Path(path).absolute()
         manifest = path if path.name == MANIFEST else path / MANIFEST
         if not manifest.is_file():
@@ -117,10 +135,7 @@ class Project:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise FormatError(f"the project file {manifest} is unreadable: {error}") from None
-        project = cls._from_manifest(manifest.parent, data, manifest)
-        for folder in (project.folder / AUTOSAVE_DIR, project.folder / LABELS_DIR):
-            autosaves.remove_stray_temporaries(folder)
-        return project
+        return cls._from_manifest(manifest.parent, data, manifest)
 
     @classmethod
     def _from_manifest(cls, folder: Path, data: Any, manifest: Path) -> Project:
@@ -242,28 +257,54 @@ class Project:
 
     # ---------------------------------------------------------------------------------------- labels
 
-    def load_labels(self, key: str, shape: tuple[int, int] | None = None) -> np.ndarray:
-        """The saved labels of ``key``; all background of ``shape`` if none are saved yet."""
+    def read_labels(self, key: str) -> tuple[np.ndarray, ClassSet]:
+        """The saved labels of ``key`` and their classes, brought through the remaps recorded since they were
+        saved; their own classes when those are not in the history (a file written elsewhere)."""
         path = self.labels_path(key)
         if not path.is_file():
-            if shape is None:
-                raise CcdstudioError(f"no labels saved for {key!r} yet")
-            return np.zeros(shape, np.uint8)
-        labels, classes = load_labels(path)
-        if labels.size and int(labels.max()) >= len(self.classes):
-            raise FormatError(f"{path} uses class {int(labels.max())} ({classes[int(labels.max())].name}), "
-                              f"which the project's classes {self.classes.names} lack")
-        return labels
+            raise CcdstudioError(f"no labels saved for {key!r} yet")
+        labels, classes = load_labels(path, as_saved=True)
+        return self.current(labels, classes, self._image(key).classes_version)
 
-    def save_labels(self, key: str, labels: np.ndarray, header: Any = None) -> None:
-        """Save an image's labels (atomically) with the project's classes; update its statistics.
+    def load_labels(self, key: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """The saved labels of ``key`` in the project's current classes; all background of ``shape`` if none
+        are saved yet.
+
+        Classes of a label file written elsewhere are matched by name; a class with pixels that the project
+        lacks is a :class:`FormatError`.
+        """
+        if shape is not None and not self.labels_path(key).is_file():
+            return np.zeros(shape, np.uint8)
+        labels, classes = self.read_labels(key)
+        if classes == self.classes:
+            return labels
+        lut = np.zeros(256, np.uint8)
+        missing = []
+        for i, name in enumerate(classes.names):
+            if name in self.classes.names:
+                lut[i] = self.classes.index(name)
+            else:
+                missing.append(i)
+        if missing and np.isin(labels, missing).any():
+            names = [classes[i].name for i in missing]
+            raise FormatError(f"{self.labels_path(key)} uses classes {names}, which the project's classes "
+                              f"{self.classes.names} lack")
+        return np.take(lut, labels)
+
+    def save_labels(self, key: str, labels: np.ndarray, header: Any = None, classes: ClassSet | None = None) -> None:
+        """Save an image's labels (atomically) with their classes (the project's by default); update its
+        statistics and class version.
 
         ``header`` (the image's FITS header) is kept in FITS label files. This image's autosave is dropped.
+        ``classes`` may be an earlier class set of the project (labels edited before a remap made on another
+        image): the file keeps them and is remapped when read.
         """
         image = self._image(key)
-        stats = stats_dict(labels, self.classes)
-        save_labels(self.folder / image.labels, labels, self.classes, header=header)
+        classes = classes or self.classes
+        stats = stats_dict(labels, classes)
+        save_labels(self.folder / image.labels, labels, classes, header=header)
         image.stats = stats
+        image.classes_version = self.version_of(classes)
         self._changed.discard(key)
         self._manifest_dirty = True
         autosaves.remove(self.folder / AUTOSAVE_DIR, key)
@@ -272,30 +313,70 @@ class Project:
         """Pixels and fraction per class of an image's saved labels (as of its last save)."""
         return self._image(key).stats
 
-    def set_classes(self, classes: ClassSet) -> None:
-        """Change the class set (names, colours, added classes); label files follow at their next save."""
-        self.classes = classes
-        self._manifest_dirty = True
+    # ---------------------------------------------------------------------- the class history (remaps)
 
-    # -------------------------------------------------------------------------------- remaps, models
+    def set_classes(self, classes: ClassSet) -> None:
+        """Switch to ``classes``, which keep every current class name (classes added, recoloured or reordered
+        by name); recorded like any remap. Renames and merges go through :meth:`add_remap`."""
+        if classes != self.classes:
+            self.add_remap(Remap.by_name(self.classes, classes))
 
     def add_remap(self, remap: Remap) -> None:
-        """Record a remap to apply at export and training time, after those already recorded."""
-        expected = self.remaps[-1].target if self.remaps else self.classes
-        if remap.source != expected:
+        """Change the project's classes by ``remap`` (whose source must be the current classes) and record it,
+        so label files saved before it are remapped when read, at export and training time too."""
+        if remap.source != self.classes:
             raise CcdstudioError(f"this remap is for classes {remap.source.names}, but it would follow "
-                                 f"{expected.names}")
+                                 f"{self.classes.names}")
         self.remaps.append(remap)
+        self.classes = remap.target
         self._manifest_dirty = True
+
+    def undo_remap(self, remap: Remap) -> bool:
+        """Take back ``remap`` if it is the last one recorded (undo); False, changing nothing, otherwise.
+
+        Label files saved after it lose their class version and are matched by their class set instead.
+        """
+        if not self.remaps or self.remaps[-1] != remap:
+            return False
+        self.remaps.pop()
+        self.classes = remap.source
+        for image in self.images.values():
+            if image.classes_version is not None and image.classes_version > len(self.remaps):
+                image.classes_version = None
+        self._manifest_dirty = True
+        return True
+
+    def classes_at(self, version: int) -> ClassSet:
+        """The project's classes after the first ``version`` recorded remaps."""
+        return self.remaps[version].source if 0 <= version < len(self.remaps) else self.classes
+
+    def version_of(self, classes: ClassSet) -> int | None:
+        """The latest point of the history at which the project's classes were ``classes`` (None: never)."""
+        if classes == self.classes:
+            return len(self.remaps)
+        return next((i for i in reversed(range(len(self.remaps))) if self.remaps[i].source == classes), None)
+
+    def remap_from(self, classes: ClassSet, version: int | None = None) -> Remap | None:
+        """The remap from labels saved in ``classes`` (at history point ``version``, when known) to the
+        current classes; None when ``classes`` are current or not in the history."""
+        if version is None or not 0 <= version <= len(self.remaps) or self.classes_at(version) != classes:
+            version = self.version_of(classes)
+        if version is None or version == len(self.remaps):
+            return None
+        return _chain(self.remaps[version:])
+
+    def current(self, labels: np.ndarray, classes: ClassSet,
+                version: int | None = None) -> tuple[np.ndarray, ClassSet]:
+        """``labels`` saved in ``classes`` (at history point ``version``) in the current classes; unchanged
+        when their classes are not in the history."""
+        remap = self.remap_from(classes, version)
+        return (labels, classes) if remap is None else (remap.apply(labels), remap.target)
+
+    # -------------------------------------------------------------------------------- export, models
 
     def export_remap(self) -> Remap | None:
         """All recorded remaps as one (None when there are none)."""
-        if not self.remaps:
-            return None
-        combined = self.remaps[0]
-        for remap in self.remaps[1:]:
-            combined = combined.then(remap)
-        return combined
+        return _chain(self.remaps) if self.remaps else None
 
     def add_model(self, path: str | os.PathLike[str], **info: Any) -> None:
         """Record a model file (path stored relative where possible) with JSON-ready ``info``."""
@@ -322,8 +403,9 @@ class Project:
 
     # ------------------------------------------------------------------------------ autosave, recovery
 
-    def autosave(self, key: str, labels: np.ndarray) -> Path:
-        """Write ``labels`` of ``key`` to the project's autosave folder (atomically); return the file.
+    def autosave(self, key: str, labels: np.ndarray, classes: ClassSet | None = None) -> Path:
+        """Write ``labels`` of ``key`` (in ``classes``, the project's by default) to the project's autosave
+        folder (atomically); return the file.
 
         Meant for a GUI timer: a plain call, quick (an uncompressed write), no threads.
         """
@@ -332,7 +414,7 @@ class Project:
         if not self._locked:
             autosaves.lock(folder)
             self._locked = True
-        return autosaves.write(folder, key, labels, self.classes)
+        return autosaves.write(folder, key, labels, classes or self.classes)
 
     def recoverable(self) -> list[Recoverable]:
         """Autosaves left by sessions that ended without saving (their process is gone) and that are newer
@@ -353,6 +435,7 @@ class Project:
         if match is None:
             raise CcdstudioError(f"nothing to recover for {key!r}")
         labels, classes, _ = autosaves.read(match.path)
+        labels, classes = self.current(labels, classes)
         if classes != self.classes:
             raise CcdstudioError(f"the autosave of {key!r} uses classes {classes.names}, not the project's "
                                  f"{self.classes.names}")
@@ -368,6 +451,33 @@ class Project:
     def open_elsewhere(self) -> list[int]:
         """Pids of other live sessions autosaving this project (to warn before editing it twice)."""
         return [owner.pid for owner in autosaves.live_sessions(self.folder / AUTOSAVE_DIR)]
+
+
+def _chain(remaps: list[Remap]) -> Remap:
+    combined = remaps[0]
+    for remap in remaps[1:]:
+        combined = combined.then(remap)
+    return combined
+
+
+def in_project_classes(path: str | os.PathLike[str], labels: np.ndarray,
+                       classes: ClassSet) -> tuple[np.ndarray, ClassSet]:
+    """``labels`` read from ``path`` in the current classes of the project they belong to, if any.
+
+    ``path`` belongs to a project when it is the label file of one of its images (``<project>/labels/...``);
+    the remaps recorded since the file was saved are applied (:meth:`Project.current`). Any other file is
+    returned as it is.
+    """
+    path = Path(path).absolute()
+    folder = path.parent.parent
+    if path.parent.name != LABELS_DIR or not (folder / MANIFEST).is_file():
+        return labels, classes
+    project = Project.read(folder)
+    target = path.resolve()
+    for image in project.images.values():
+        if (folder / image.labels).resolve() == target:
+            return project.current(labels, classes, image.classes_version)
+    return labels, classes
 
 
 def _stem(path: Path) -> str:

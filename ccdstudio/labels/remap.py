@@ -80,6 +80,17 @@ class Remap:
             target = [LabelClass(name, c.color) for name, c in zip(names, target)]
         return cls(source, ClassSet(target), tuple(renumber[t] for t in table))
 
+    @classmethod
+    def by_name(cls, source: ClassSet, target: ClassSet) -> Remap:
+        """Each source class onto the target class of the same name (added, recoloured or reordered classes).
+
+        Raises :class:`CcdstudioError` when a source class has no namesake in ``target``.
+        """
+        missing = [n for n in source.names if n not in target.names]
+        if missing:
+            raise CcdstudioError(f"classes {missing} are not among {target.names}")
+        return cls(source, target, tuple(target.index(n) for n in source.names))
+
     def lut(self) -> np.ndarray:
         """A 256-entry lookup table from source to target indices (identity beyond the source classes)."""
         lut = np.arange(256, dtype=np.uint8)

@@ -104,6 +104,12 @@ def test_visibility_only_selected_and_contours_change_the_drawing(editor, window
     dock.contour.setChecked(True)
     assert colour_at(2, 20) == cluster and colour_at(4, 22) == cluster and colour_at(2, 22) != cluster  # edges only
     assert labels[2, 22] == 3
+    dock.contour.setChecked(False)
+    dock.opacity.setValue(0)
+    assert editor.layer.opacity() == 0 and colour_at(2, 22) != cluster
+    dock.opacity.setValue(50)
+    half = colour_at(2, 22)
+    assert half != cluster and all(abs(h - c / 2) <= 40 for h, c in zip(half, cluster))  # over a dark image
 
 
 def test_accept_labels_is_one_undo_step_matched_by_name(editor, window):

@@ -187,6 +187,40 @@ def test_kill_9_then_next_start_offers_recovery(qtbot, tiff, isolated_settings, 
     assert autosave.recoverable() == [] and not list(autosave.folder().glob("*.autosave.npz"))
 
 
+def test_file_opened_at_start_is_offered_its_autosave_once(qtbot, tiff, isolated_settings, answers, monkeypatch):
+    """``ccdstudio gui FILE`` after a crash: the file's own prompt recovers it; the start-up offer skips it."""
+    result = subprocess.run([sys.executable, "-c", _CRASHING_SESSION, str(tiff), isolated_settings],
+                            cwd=os.getcwd(), capture_output=True, timeout=120, check=False)
+    assert result.returncode == -9, result.stderr.decode()[-2000:]
+
+    from ccdstudio.gui.main_window import MainWindow
+
+    from ccdstudio.gui.labels import prompts
+
+    questions = []
+    monkeypatch.setattr(prompts, "ask_yes_no", lambda parent, title, text, *a, **k: questions.append(text) or True)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.open_paths([str(tiff)])  # as `ccdstudio gui FILE` does, before the event loop runs the start-up offer
+    window.show()
+    editor = window.features["labels"]
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.dirty, timeout=15000)
+    qtbot.wait(200)
+    assert len(questions) == 1 and "image.tif were autosaved" in questions[0]
+    answers.save = "discard"
+    window.close()
+
+
+def test_save_dialog_lists_the_suggested_files_kind():
+    from ccdstudio.gui.labels.files import LABEL_FILTER
+    from ccdstudio.gui.labels.prompts import matching_filter
+
+    assert matching_filter(LABEL_FILTER, "/data/frame_labels.fits") == "FITS (*.fits *.fit *.fts)"
+    assert matching_filter(LABEL_FILTER, "a/inklabels.PNG") == "PNG, indexed (*.png)"
+    assert matching_filter(LABEL_FILTER, "labels.tif").startswith("TIFF")
+    assert matching_filter(LABEL_FILTER, "labels.unknown") == ""
+
+
 def test_recovery_declined_deletes_the_autosave(qtbot, window, tiff, answers):
     from ccdstudio.labels import autosave as core
 

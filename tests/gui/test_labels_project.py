@@ -106,3 +106,89 @@ def test_opening_a_project_offers_recovery(qtbot, window, images, tmp_path, answ
     qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == key, timeout=5000)
     assert answers.titles("ask_yes_no") == ["Recover labels"]
     assert np.array_equal(editor.session.labels, crashed) and editor.session.dirty
+
+
+def test_a_merge_in_the_class_dock_is_recorded_undone_and_applied_to_saved_labels(qtbot, window, images, tmp_path,
+                                                                                   answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    for path in images:
+        project.add_image(path)
+    saved = np.zeros((40, 50), np.uint8)
+    saved[0:2, 0:3] = 2  # hot pixels in b, saved before the merge
+    project.save_labels("b", saved)
+    project.save()
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
+    window.viewer.fit()
+    rectangle(editor, window, 2, ((5, 5), (6, 6)))
+    answers.choice = 2  # hot_pixel into the others' third item: cluster
+    editor.class_dock.merge(2)
+    project = editor.projects.project
+    assert len(project.remaps) == 1 and project.classes.names == ["background", "glowing", "cluster"]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.remaps == [] and project.classes == ClassSet.preset("ccd")
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(project.remaps) == 1 and editor.session.labels[5, 5] == 2
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert len(Project.open(folder).remaps) == 1  # the manifest on disk records it
+    # b's labels were saved before the merge: opened, exported or trained on, they are in the new classes.
+    editor.projects.open_image("b")
+    qtbot.waitUntil(lambda: editor.session.key == "b", timeout=10000)
+    assert editor.session.classes.names == ["background", "glowing", "cluster"]
+    assert (editor.session.labels[0:2, 0:3] == 2).all() and editor.session.labels.sum() == 12
+    labels, classes = load_labels(folder / "labels" / "b.png")
+    assert classes.names == ["background", "glowing", "cluster"] and labels.sum() == 12
+    assert load_labels(folder / "labels" / "b.png", as_saved=True)[1] == ClassSet.preset("ccd")
+
+
+def test_labels_kept_in_memory_follow_a_merge_made_on_another_image(qtbot, window, images, tmp_path, answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    for path in images:
+        project.add_image(path)
+    project.save()
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
+    window.viewer.fit()
+    rectangle(editor, window, 3, ((0, 0), (1, 1)))  # cluster in a, unsaved
+    editor.projects.open_image("b")
+    qtbot.waitUntil(lambda: editor.session.key == "b", timeout=10000)
+    editor.class_dock.select(3)
+    editor.class_dock.buttons["up"].click()  # cluster before hot_pixel, recorded by the project
+    assert editor.projects.project.classes.names == ["background", "glowing", "cluster", "hot_pixel"]
+    editor.projects.open_image("a")
+    qtbot.waitUntil(lambda: editor.session.key == "a", timeout=10000)
+    assert editor.session.classes.names == ["background", "glowing", "cluster", "hot_pixel"]
+    assert (editor.session.labels[:2, :2] == 2).all()  # its clusters moved with their class
+    assert editor.current_labels()[1] == editor.projects.project.classes
+    assert len(editor.projects.project.remaps) == 1  # following is not another change of the project
+
+
+def test_save_project_as_continues_in_the_new_folder(qtbot, window, images, tmp_path, answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    project.add_image(images[0])
+    project.save()
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
+    window.viewer.fit()
+    rectangle(editor, window, 3, ((0, 0), (1, 2)))  # 6 pixels of cluster, unsaved
+    answers.folder = str(tmp_path / "copy")
+    editor.projects.actions[3].trigger()  # Save project as…
+    assert editor.projects.project.folder == tmp_path / "copy"
+    assert load_labels(tmp_path / "copy" / "labels" / "a.png")[0].sum() == 3 * 6 and not editor.session.dirty
+    assert not (folder / "labels" / "a.png").exists()  # the original project is left as it was
+    assert Project.open(tmp_path / "copy").image_path("a") == images[0]

@@ -154,6 +154,54 @@ def test_polygon_and_lasso():
         polygon(labels, [(0, 0), (1, 1)], 1)
 
 
+def test_polygon_includes_its_outline_on_every_side():
+    labels = np.zeros((7, 8), np.uint8)
+    # A concave arrow whose notch vertex (3, 3) and slanted edges lie on pixel centres: every centre on the
+    # outline is painted, top and bottom, left and right alike.
+    arrow = polygon(labels, [(1, 1), (1, 5), (5, 5), (5, 1), (3, 3)], 1)
+    np.testing.assert_array_equal(_apply(labels, arrow), _grid("""
+        0 0 0 0 0 0 0 0
+        0 1 1 1 1 1 0 0
+        0 0 1 1 1 1 0 0
+        0 0 0 1 1 1 0 0
+        0 0 1 1 1 1 0 0
+        0 1 1 1 1 1 0 0
+        0 0 0 0 0 0 0 0"""))
+    # A polygon that doubles back on itself (zero area) is its outline: skimage.draw.polygon paints only
+    # (4, 7) of this one.
+    spike = polygon(labels, [(0, 7), (6, 7), (4, 7)], 2)
+    assert spike.box == (0, 7, 7, 8) and (_apply(labels, spike)[:, 7] == 2).all()
+    # Half-pixel vertices (pixel corners): the centres strictly inside, 4 rows x 3 columns.
+    corners = polygon(labels, [(0.5, 0.5), (0.5, 3.5), (4.5, 3.5), (4.5, 0.5)], 3)
+    assert corners.box == (1, 1, 5, 4) and (corners.new == 3).all()
+
+
+def _inside_or_on(vertices, shape):
+    """The reference rule by brute force in exact arithmetic: centre on an edge, or an odd crossing count."""
+    from fractions import Fraction
+
+    out = np.zeros(shape, bool)
+    for r in range(shape[0]):
+        for c in range(shape[1]):
+            on, inside = False, False
+            for (ya, xa), (yb, xb) in zip(vertices, vertices[1:] + vertices[:1]):
+                if ((yb - ya) * (c - xa) == (xb - xa) * (r - ya) and min(ya, yb) <= r <= max(ya, yb)
+                        and min(xa, xb) <= c <= max(xa, xb)):
+                    on = True
+                if (ya <= r) != (yb <= r) and Fraction(xa) + Fraction(r - ya) * Fraction(xb - xa, yb - ya) > c:
+                    inside = not inside
+            out[r, c] = on or inside
+    return out
+
+
+def test_polygon_matches_the_reference_rule_on_random_polygons(rng):
+    for _ in range(60):
+        vertices = [tuple(int(v) for v in rng.integers(0, 9, 2)) for _ in range(int(rng.integers(3, 8)))]
+        labels = np.zeros((10, 10), np.uint8)
+        painted = _apply(labels, polygon(labels, vertices, 1)) == 1
+        np.testing.assert_array_equal(painted, _inside_or_on(vertices, (10, 10)), err_msg=str(vertices))
+
+
 def test_rectangle_includes_both_corners_and_picker():
     labels = np.zeros((5, 5), np.uint8)
     out = _apply(labels, rectangle(labels, (3, 1), (1, 3), 4))

@@ -2,8 +2,8 @@
 
 The analysis docks never edit labels themselves: they build a whole new map and hand it over with
 ``accept_labels(labels, classes, title)``, one undoable replacement there. Writing a mask *into* the
-existing labels needs the current map: it is asked for with ``current_labels() -> (labels, classes)``, or
-read from the feature's ``session`` (``.labels``, ``.classes``) when that is all it offers.
+existing labels needs the current map: it is asked for with the feature's public
+``current_labels() -> (labels, classes) | None``.
 """
 
 from __future__ import annotations
@@ -27,12 +27,8 @@ def current_labels(window: Any, shape: tuple[int, int]) -> tuple[np.ndarray | No
     feature = labels_feature(window)
     if feature is None:
         return None, None
-    if hasattr(feature, "current_labels"):
-        found = feature.current_labels()
-        labels, classes = found if found is not None else (None, None)
-    else:
-        session = getattr(feature, "session", None)
-        labels, classes = getattr(session, "labels", None), getattr(session, "classes", None)
+    found = feature.current_labels() if hasattr(feature, "current_labels") else None
+    labels, classes = found if found is not None else (None, None)
     if labels is None or tuple(np.shape(labels)) != tuple(shape):
         return None, classes
     return np.array(labels, dtype=np.uint8), classes

@@ -1,7 +1,8 @@
 """The class dock: the class set of the labels being edited, pixels per class, and how the layer is drawn.
 
 Add, rename, recolour, reorder and merge are undo steps of the session (a reorder or merge remaps the
-pixels, and undo switches the class set back with them). Per-class visibility, "only the selected class",
+pixels, and undo switches the class set back with them); in a project each is recorded as a remap of the
+project's classes (see :mod:`ccdstudio.labels.project`). Per-class visibility, "only the selected class",
 contours and opacity change only the drawing.
 """
 
@@ -222,7 +223,7 @@ class ClassDock(QWidget):
         name = prompts.ask_text(self, "Add class", "Name of the new class:", f"class {len(session.classes)}")
         if name is None or name in session.classes.names:
             return
-        session.change_classes(session.classes.added(name), None, f"add class {name}")
+        session.relabel(session.classes.added(name), f"add class {name}")
         self.select(len(session.classes) - 1)
 
     def rename(self, index: int) -> None:
@@ -236,7 +237,7 @@ class ClassDock(QWidget):
         if old in self._hidden:
             self._hidden.discard(old)
             self._hidden.add(name)
-        session.change_classes(session.classes.renamed(index, name), None, f"rename {old} to {name}")
+        session.relabel(session.classes.renamed(index, name), f"rename {old} to {name}")
 
     def recolour(self, index: int) -> None:
         session = self.session
@@ -245,14 +246,14 @@ class ClassDock(QWidget):
         label_class = session.classes[index]
         colour = prompts.ask_colour(self, f"Colour of {label_class.name}", label_class.color)
         if colour is not None and tuple(colour) != label_class.color:
-            session.change_classes(session.classes.recolored(index, colour), None, f"recolour {label_class.name}")
+            session.relabel(session.classes.recolored(index, colour), f"recolour {label_class.name}")
 
     def move(self, index: int, delta: int) -> None:
         session = self.session
         remap = reorder_remap(session.classes, index, delta) if session is not None else None
         if remap is None:
             return
-        session.change_classes(remap.target, remap.edit(session.labels), f"move {session.classes[index].name}")
+        session.apply_remap(remap, f"move {session.classes[index].name}")
         self.select(index + delta)
 
     def merge(self, index: int) -> None:
@@ -272,5 +273,4 @@ class ClassDock(QWidget):
         session = self.session
         if session is None:
             return
-        text = "; ".join(remap.describe()) or "remap classes"
-        session.change_classes(remap.target, remap.edit(session.labels), text)
+        session.apply_remap(remap, "; ".join(remap.describe()) or "remap classes")

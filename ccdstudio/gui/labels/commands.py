@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoCommand
 
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.edits import Step
+from ccdstudio.labels.remap import Remap
 
 if TYPE_CHECKING:
     from ccdstudio.gui.labels.session import LabelSession
@@ -50,13 +51,15 @@ class ClassesCommand(QUndoCommand):
     """A change of the class set (add, rename, recolour, reorder, merge), with the pixels it remaps.
 
     Undo swaps the old class set back and restores the old indices, so labels and classes always agree.
+    ``remap`` (old classes onto new, or None) is announced on redo and undo so an open project can record
+    the change and take it back.
     """
 
     def __init__(self, session: LabelSession, old: ClassSet, new: ClassSet, step: Step | None, text: str,
-                 applied: bool = True) -> None:
+                 remap: Remap | None = None, applied: bool = True) -> None:
         super().__init__(text)
         self.session = session
-        self.old, self.new, self.step = old, new, step
+        self.old, self.new, self.step, self.remap = old, new, step, remap
         self._skip_redo = applied
 
     @property
@@ -69,12 +72,12 @@ class ClassesCommand(QUndoCommand):
             return
         if self.step is not None:
             self.session.apply_step(self.step, forward=True)
-        self.session.set_classes(self.new)
+        self.session.set_classes(self.new, self.remap, forward=True)
 
     def undo(self) -> None:
         if self.step is not None:
             self.session.apply_step(self.step, forward=False)
-        self.session.set_classes(self.old)
+        self.session.set_classes(self.old, self.remap, forward=False)
 
     def copy(self) -> ClassesCommand:
-        return ClassesCommand(self.session, self.old, self.new, self.step, self.text(), applied=True)
+        return ClassesCommand(self.session, self.old, self.new, self.step, self.text(), self.remap, applied=True)

@@ -182,6 +182,7 @@ class LabelEditor(QObject):
             session.mark_unsaved()
         session.pixelsChanged.connect(lambda box, s=session: self._pixels_changed(s, box))
         session.classesChanged.connect(lambda s=session: self._classes_changed(s))
+        session.remapped.connect(lambda remap, forward, s=session: self.projects.remapped(s, remap, forward))
         session.dirtyChanged.connect(lambda dirty, s=session: self._dirty_changed(s, dirty))
         session.stackReplaced.connect(self._stack_replaced)
         self.undo_group.addStack(session.stack)
@@ -205,6 +206,7 @@ class LabelEditor(QObject):
         return labels, classes, False
 
     def _activate(self, session: LabelSession) -> None:
+        self.projects.follow(session)
         self.session = session
         self.undo_group.setActiveStack(session.stack)
         self.tools.session = session
@@ -294,6 +296,12 @@ class LabelEditor(QObject):
         return self._image_cache[1]
 
     # ------------------------------------------------------------------ hand-over from other features
+    def current_labels(self) -> tuple[np.ndarray, ClassSet] | None:
+        """The label map of the shown image (the editor's own array: copy it before changing it) and its
+        classes, or None when no image is shown."""
+        session = self.session
+        return None if session is None else (session.labels, session.classes)
+
     def accept_labels(self, labels: np.ndarray, classes: ClassSet, title: str, merge: bool = False) -> None:
         """Make ``labels`` (a uint8 map of the shown image's shape, indices into ``classes``) the labels of
         the shown image, as ONE undo step called ``title``.
@@ -399,7 +407,7 @@ class LabelEditor(QObject):
                 continue
             try:
                 if session.key is not None and self.projects.project is not None:
-                    self.projects.project.autosave(session.key, session.labels)
+                    self.projects.project.autosave(session.key, session.labels, session.classes)
                 else:
                     autosave.write(session.image_path, session.labels, session.classes)
             except CcdstudioError as error:
@@ -409,7 +417,9 @@ class LabelEditor(QObject):
 
     def offer_recovery(self) -> None:
         """At start: offer to open the images whose labels a crashed session left unsaved."""
-        found = autosave.recoverable()
+        # An image open or being opened (from the command line, say) is offered its own autosave as it opens.
+        opened = {image for image, _ in self.sessions} | {_image_id(p) for p in getattr(self.window, "files", [])}
+        found = [f for f in autosave.recoverable() if _image_id(f.image_path) not in opened]
         if not found:
             return
         names = "\n".join(f"  {f.image_path}  ({_time_text(f.autosave.time)})" for f in found[:10])

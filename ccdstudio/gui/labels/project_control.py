@@ -1,8 +1,11 @@
 """Projects in the label editor: File > New/Open/Save project, the project dock, per-project autosave.
 
 In a project, an image's labels live in the project folder (:class:`~ccdstudio.labels.project.Project`)
-and share the project's class set; a class change on one image becomes the project's class set, and
-labels saved under an older class set are re-indexed by class name when they are opened.
+and share the project's class set. A class change on one image (add, rename, recolour, reorder, merge) is
+recorded as a remap of the project's classes, and its undo takes it back; labels saved under an earlier class
+set are brought through the recorded remaps when they are opened (and when they are exported or trained on),
+and images whose labels are in memory follow when they are shown again. Label files from elsewhere are
+matched by class name.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from ccdstudio.gui.labels.project_dock import ImageStats, ProjectDock
 from ccdstudio.gui.labels.session import LabelSession, adopt_classes
 from ccdstudio.gui.main_window import FILE_FILTER
 from ccdstudio.labels.classes import ClassSet
-from ccdstudio.labels.io import load_labels
 from ccdstudio.labels.project import Project
+from ccdstudio.labels.remap import Remap
 
 if TYPE_CHECKING:
     from ccdstudio.gui.labels.editor import LabelEditor
@@ -89,10 +92,9 @@ class ProjectControl(QObject):
             labels = project.recover(key)
             if labels.shape == tuple(shape):
                 return labels, project.classes, True
-        path = project.labels_path(key)
-        if not path.is_file():
+        if not project.labels_path(key).is_file():
             return np.zeros(shape, np.uint8), project.classes, False
-        labels, classes = load_labels(path)
+        labels, classes = project.read_labels(key)
         if labels.shape != tuple(shape):
             raise CcdstudioError(f"the project's labels of {key} are {labels.shape[1]} x {labels.shape[0]}, "
                                  f"the image {shape[1]} x {shape[0]}")
@@ -105,8 +107,7 @@ class ProjectControl(QObject):
         project = self.project
         assert project is not None and session.key is not None
         try:
-            project.set_classes(session.classes)
-            project.save_labels(session.key, session.labels, header=session.header)
+            project.save_labels(session.key, session.labels, header=session.header, classes=session.classes)
             project.save()
         except CcdstudioError as error:
             messages.show_error(self.window, "Cannot save labels", f"{error}\n\nThe labels are kept in memory.")
@@ -117,9 +118,31 @@ class ProjectControl(QObject):
         return True
 
     def classes_changed(self, session: LabelSession) -> None:
-        if self.project is not None and session.key is not None and session.classes != self.project.classes:
-            self.project.set_classes(session.classes)
+        if self.project is not None and session.key is not None:
             self.refresh()
+
+    def remapped(self, session: LabelSession, remap: Remap, forward: bool) -> None:
+        """Record a class change of a project image's labels as the project's (undo takes it back).
+
+        A change made from classes the project has since left (labels kept in memory while another image's
+        classes changed) stays with those labels: their file is remapped when read.
+        """
+        project = self.project
+        if project is None or session.key not in project.images:
+            return
+        if forward and remap.source == project.classes:
+            project.add_remap(remap)
+        elif not forward:
+            project.undo_remap(remap)
+
+    def follow(self, session: LabelSession) -> None:
+        """Bring a project image's labels kept in memory into the project's current classes (one undo step)."""
+        project = self.project
+        if project is None or session.key not in project.images or session.classes == project.classes:
+            return
+        remap = project.remap_from(session.classes)
+        if remap is not None:
+            session.apply_remap(remap, "use the project's classes", record=False)
 
     def dirty_changed(self, session: LabelSession, dirty: bool) -> None:
         if self.project is not None and session.key in self.project.images:

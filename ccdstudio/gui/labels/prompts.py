@@ -60,8 +60,19 @@ def ask_open_paths(parent: QWidget | None, title: str, folder: str, filters: str
 
 
 def ask_save_path(parent: QWidget | None, title: str, suggestion: str, filters: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
+    path, _ = QFileDialog.getSaveFileName(parent, title, suggestion, filters, matching_filter(filters, suggestion))
     return path or None
+
+
+def matching_filter(filters: str, path: str) -> str:
+    """The first of ``filters`` (``"PNG (*.png);;FITS (*.fits *.fit)"``) whose patterns match ``path``'s suffix,
+    so that the dialog lists the suggested file's kind; "" when none does."""
+    name = path.lower()
+    for entry in filters.split(";;"):
+        patterns = entry[entry.find("(") + 1: entry.rfind(")")].split()
+        if any(p.startswith("*.") and name.endswith(p[1:]) for p in patterns):
+            return entry
+    return ""
 
 
 def ask_folder(parent: QWidget | None, title: str, folder: str) -> str | None:

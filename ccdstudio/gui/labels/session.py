@@ -20,6 +20,7 @@ from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui.labels.commands import ClassesCommand, StepCommand
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.edits import Edit, EditGroup, Step, compact
+from ccdstudio.labels.remap import Remap
 from ccdstudio.labels.stats import pixel_counts
 
 MAX_STEPS = 500
@@ -69,6 +70,9 @@ class LabelSession(QObject):
     pixelsChanged = Signal(object)
     """``(y0, x0, y1, x1)`` of pixels that changed (end-exclusive)."""
     classesChanged = Signal()
+    remapped = Signal(object, bool)
+    """``(remap, forward)``: a class change that maps the old classes onto the new ones was done (forward)
+    or undone; an open project records it (and takes it back)."""
     dirtyChanged = Signal(bool)
     stackReplaced = Signal(object, object)
     """``(old, new)`` undo stacks, after the history was trimmed to its memory bound."""
@@ -135,10 +139,12 @@ class LabelSession(QObject):
         self.counts -= np.bincount(before.ravel(), minlength=256)
         self.counts += np.bincount(after.ravel(), minlength=256)
 
-    def set_classes(self, classes: ClassSet) -> None:
+    def set_classes(self, classes: ClassSet, remap: Remap | None = None, forward: bool = True) -> None:
         """Swap the class set (commands call this; users go through :meth:`change_classes`)."""
         self.classes = classes
         self.changes += 1
+        if remap is not None:
+            self.remapped.emit(remap, forward)
         self.classesChanged.emit()
 
     # ------------------------------------------------------------------ strokes
@@ -177,21 +183,40 @@ class LabelSession(QObject):
         self._push(StepCommand(self, step, text))
         return True
 
-    def change_classes(self, new: ClassSet, step: Step | None = None, text: str = "change classes") -> None:
-        """Switch to ``new`` classes and apply ``step`` (the remapped pixels) as one undo step."""
+    def change_classes(self, new: ClassSet, step: Step | None = None, text: str = "change classes",
+                       remap: Remap | None = None) -> None:
+        """Switch to ``new`` classes and apply ``step`` (the remapped pixels) as one undo step.
+
+        ``remap`` says how the old classes map onto ``new`` (a merge, a reorder, or each class onto itself
+        for an added, renamed or recoloured class); it is announced with :attr:`remapped` so an open project
+        records the change. None for a change it should not record.
+        """
         old = self.classes
         if step is not None:
             self.apply_step(step)
-        self.set_classes(new)
-        self._push(ClassesCommand(self, old, new, step, text))
+        self.set_classes(new, remap)
+        self._push(ClassesCommand(self, old, new, step, text, remap))
+
+    def relabel(self, new: ClassSet, text: str) -> None:
+        """Switch to ``new`` classes whose first indices mean what they meant (add, rename, recolour)."""
+        remap = Remap(self.classes, new, tuple(range(len(self.classes))))
+        self.change_classes(new, None, text, remap)
+
+    def apply_remap(self, remap: Remap, text: str, record: bool = True) -> None:
+        """Remap the labels by ``remap`` (from the current classes) as one undo step; announced when ``record``."""
+        self.change_classes(remap.target, remap.edit(self.labels), text, remap if record else None)
 
     def replace_labels(self, new: np.ndarray, classes: ClassSet, text: str) -> None:
-        """Make ``new`` (same shape) the labels and ``classes`` their classes, as one undo step."""
+        """Make ``new`` (same shape) the labels and ``classes`` their classes, as one undo step.
+
+        When ``classes`` keep every current class name, the class change is announced as a remap by name.
+        """
         if new.shape != self.labels.shape:
             raise CcdstudioError(f"labels of shape {new.shape} do not fit the {self.labels.shape} image")
         step = band_step(self.labels, new, text)
         if classes != self.classes:
-            self.change_classes(classes, step, text)
+            keeps_names = set(self.classes.names) <= set(classes.names)
+            self.change_classes(classes, step, text, Remap.by_name(self.classes, classes) if keeps_names else None)
         else:
             self.do(step, text)
 

@@ -226,8 +226,8 @@ class ToolController(QObject):
             self._outline.setPath(QPainterPath())
             if len(points) >= 3:
                 o = self.options
-                session.do(paint.polygon(session.labels, points, self.selected, o.mode, self.selected, "lasso"),
-                           "lasso")
+                session.do(paint.polygon(session.labels, _centres(points), self.selected, o.mode, self.selected,
+                                         "lasso"), "lasso")
 
     # ------------------------------------------------------------------ tool bodies
     def _segment(self, p0: Point, p1: Point):
@@ -263,7 +263,8 @@ class ToolController(QObject):
         points, self._points = self._points, []
         self._outline.setPath(QPainterPath())
         # A double-click adds its point twice (press, release, double-click); drop repeats.
-        unique = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+        centres = _centres(points)
+        unique = [p for i, p in enumerate(centres) if i == 0 or p != centres[i - 1]]
         if len(unique) >= 3 and self.session is not None:
             o = self.options
             self.session.do(paint.polygon(self.session.labels, unique, self.selected, o.mode, self.selected),
@@ -301,3 +302,9 @@ class ToolController(QObject):
         if shown.rect() != rect:
             shown.setRect(rect)
         shown.setVisible(stroke)
+
+
+def _centres(points: list[Point]) -> list[Point]:
+    """Polygon and lasso points snapped to the centres of the pixels clicked, so the clicked pixels and the
+    outline between them are painted (:func:`ccdstudio.labels.paint.polygon` includes its outline)."""
+    return [(float(round(row)), float(round(col))) for row, col in points]
