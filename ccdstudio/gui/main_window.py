@@ -17,10 +17,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QWidget,
 )
 
@@ -117,11 +119,25 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, second)
             if docks:
                 docks[0].raise_()
+        # Docks that scroll have no minimum height to share the window by: give the viewer most of it, the
+        # display controls (histogram) their natural height and the bottom stack a strip.
+        right = [self.docks[key] for key in ("display", "pixels") if key in self.docks]
+        self.resizeDocks(right, [420, 260][: len(right)], Qt.Orientation.Vertical)
+        if "results" in self.docks:
+            self.resizeDocks([self.docks["results"]], [190], Qt.Orientation.Vertical)
+        if "display" in self.docks:
+            self.resizeDocks([self.docks["display"]], [520], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # saveState keys on object names
-        dock.setWidget(widget)
+        # A scroll area lets a tall panel (a long form) scroll instead of raising the window's minimum height
+        # above a laptop screen's.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         return dock
 

@@ -6,11 +6,14 @@
 The job runs in a QThread; each ``Progress`` becomes ``progress(fraction, message)`` (fraction -1 when
 unknown). Exactly one of ``finished_with(result)``, ``failed(message)`` or ``cancelled()`` ends it.
 :meth:`JobWorker.cancel` sets the job's cancel token; the job stops at its next ``check``.
+:meth:`JobWorker.pause` holds the job between two events (its generator simply is not advanced, so it keeps
+all its state) until :meth:`JobWorker.resume` or :meth:`JobWorker.cancel`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -32,21 +35,41 @@ class JobWorker(QThread):
     finished_with = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
+    pausedChanged = Signal(bool)
+    """True when the job has actually halted after :meth:`pause` (its current step done), False when it
+    goes on again."""
 
     def __init__(self, factory: JobFactory, title: str = "", parent: Any = None) -> None:
         super().__init__(parent)
         self.title = title
         self.token = CancelToken()
         self._factory = factory
+        self._go = threading.Event()
+        self._go.set()
 
     def cancel(self) -> None:
-        """Ask the job to stop at its next check (returns at once)."""
+        """Ask the job to stop at its next check (returns at once); a paused job goes on to reach it."""
         self.token.cancel()
+        self._go.set()
+
+    def pause(self) -> None:
+        """Hold the job after its current step (returns at once; ``pausedChanged(True)`` when it halts)."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        """Let a paused job go on."""
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        """Whether a pause was asked for and not yet lifted."""
+        return not self._go.is_set()
 
     def run(self) -> None:  # runs in the worker thread
         try:
             job = self._factory(self.token)
             while True:
+                self._hold()
                 try:
                     event = next(job)
                 except StopIteration as stop:
@@ -71,3 +94,11 @@ class JobWorker(QThread):
             self.cancelled.emit()
         else:
             self.finished_with.emit(result)
+
+    def _hold(self) -> None:
+        """Wait here (between two steps of the job) while paused."""
+        if self._go.is_set():
+            return
+        self.pausedChanged.emit(True)
+        self._go.wait()
+        self.pausedChanged.emit(False)

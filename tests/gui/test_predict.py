@@ -80,12 +80,16 @@ def test_hiding_a_class_makes_it_transparent(qtbot, window, frame, tiny_model):
     assert window.viewer.overlay("prediction").lut[cluster, 3] == 255
     feature.panel.opacity.setValue(20)
     assert window.viewer.overlay("prediction").opacity == pytest.approx(0.2)
+    feature.panel.shown.setChecked(False)
+    assert not window.viewer.overlay("prediction").visible
+    feature.panel.shown.setChecked(True)
+    assert window.viewer.overlay("prediction").visible
 
 
 def test_navigation_and_table_clicks_centre_the_view(qtbot, window, frame, tiny_model):
     feature = open_and_predict(qtbot, window, frame[0], tiny_model)
     results = feature.results
-    results.object_class.setCurrentIndex(results.object_class.findData("cluster"))
+    assert results.object_class.currentData() == "cluster"  # what a CCD user steps through first
     centres = feature.result.objects["cluster"]
     results.step(1)
     x0, y0, x1, y1 = window.viewer.visible_rect()
@@ -203,6 +207,8 @@ def test_accept_as_labels_hands_over_or_keeps_the_overlay(qtbot, window, frame, 
     assert feature.accept_labels()
     labels, classes, title = received[0]
     assert np.array_equal(labels, feature.result.labels) and classes == CLASSES and "tiny" in title
+    # the labels show the prediction now: the overlay is hidden so it cannot mask corrections
+    assert not window.viewer.overlay("prediction").visible and not feature.panel.shown.isChecked()
 
 
 def test_closing_during_a_prediction_asks_and_cancels(qtbot, window, tmp_path, tiny_model, monkeypatch):

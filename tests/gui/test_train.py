@@ -110,6 +110,7 @@ def test_the_subprocess_path_drives_the_same_curves(qtbot, window, data_folder, 
     out = tmp_path / "process.safetensors"
     feature = set_up(window, data_folder, out, epochs=1)
     assert feature.start(subprocess=True)
+    assert not feature.panel.pause_button.isEnabled() and not feature.pause()  # torchrun ranks cannot be held
     qtbot.waitUntil(lambda: not feature.running, timeout=180000)
     assert not errors, errors
     log = feature.panel.log.toPlainText()

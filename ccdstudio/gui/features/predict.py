@@ -62,6 +62,7 @@ class PredictFeature:
         self.panel.cancelRequested.connect(self.cancel)
         self.panel.classVisibilityChanged.connect(self.set_class_visible)
         self.panel.opacityChanged.connect(self._opacity_changed)
+        self.panel.shownChanged.connect(self._shown_changed)
         self.panel.picker.modelChanged.connect(lambda *_: self._update_layer_choice())
         self.results.objectRequested.connect(self._centre_on)
         self.results.acceptRequested.connect(self.accept_labels)
@@ -133,6 +134,7 @@ class PredictFeature:
                                          "overlay. Save it (Save…) to keep it as a label file.")
             return False
         labels.accept_labels(self.result.labels.copy(), self.result.classes, f"Prediction ({self.result.model.name})")
+        self.panel.shown.setChecked(False)  # the labels show it now; under them it would hide the corrections
         self.window.statusBar().showMessage("Prediction accepted as labels (Undo restores the previous ones)", 5000)
         return True
 
@@ -178,6 +180,7 @@ class PredictFeature:
             return  # another image is shown now
         self.result = result
         self._hidden.clear()
+        self.panel.shown.setChecked(True)
         self._show_overlay()
         self.panel.show_legend(result.classes, result.pixels)
         self.results.show_result(result, one_based=document.is_fits)
@@ -207,11 +210,15 @@ class PredictFeature:
 
     def _show_overlay(self) -> None:
         self.window.viewer.set_overlay(OVERLAY, self.result.labels, lut=self._lut(),
-                                       opacity=self.panel.opacity.value() / 100)
+                                       opacity=self.panel.opacity.value() / 100, visible=self.panel.shown.isChecked())
 
     def _opacity_changed(self, opacity: float) -> None:
         if OVERLAY in self.window.viewer.overlay_names():
             self.window.viewer.set_overlay_opacity(OVERLAY, opacity)
+
+    def _shown_changed(self, shown: bool) -> None:
+        if OVERLAY in self.window.viewer.overlay_names():
+            self.window.viewer.set_overlay_visible(OVERLAY, shown)
 
     def _centre_on(self, x: float, y: float, across: float) -> None:
         self.window.viewer.centre_on(x, y, across)

@@ -1,7 +1,7 @@
 """Train: the Train dock, which trains a model on the project's labels, a folder of exported samples or
 simulated frames while its curves move, then shows the validation report and makes the model the Predict
-default. One process trains in a worker thread; several (multi-GPU) run ``torchrun ... ccdstudio train
---json-events`` as a subprocess whose JSON lines drive the same curves.
+default. One process trains in a worker thread, which Pause holds between two steps; several (multi-GPU)
+run ``torchrun ... ccdstudio train --json-events`` as a subprocess whose JSON lines drive the same curves.
 
 ``install(window)`` returns the :class:`TrainFeature` (``window.features["train"]``).
 """
@@ -19,7 +19,7 @@ from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui import messages
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.ml import confirm
-from ccdstudio.gui.ml.job_events import time_text
+from ccdstudio.gui.ml.job_events import Stopwatch, time_text
 from ccdstudio.gui.ml.job_runner import TrainProcess, start_job
 from ccdstudio.gui.ml.docking import model_menu
 from ccdstudio.gui.ml.train_panel import TrainPanel
@@ -36,6 +36,9 @@ from ccdstudio.gui.workers import JobWorker
 from ccdstudio.jobs import CancelToken
 from ccdstudio.ml.data import DataSpec
 
+SHOWN_HEIGHT = 0.4
+"""Share of the window's height the Train dock gets at least when it is shown."""
+
 
 class TrainFeature:
     """Starts, follows and stops training runs for the window."""
@@ -49,7 +52,8 @@ class TrainFeature:
         self.settings: TrainSettings | None = None
         self._stop = CancelToken()
         self._finished_event: dict[str, Any] = {}
-        self._started = 0.0
+        self.clock = Stopwatch()
+        self._pausable = False
         self.dock = window.add_dock("train", "Train", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea,
                                     tab_with="results")
         self.show_action = QAction(icon("school-outline"), "&Train a model…", window)
@@ -57,6 +61,7 @@ class TrainFeature:
         window.toolbar.addAction(self.show_action)
         model_menu(window).addAction(self.show_action)
         self.panel.startRequested.connect(lambda: self.start())
+        self.panel.pauseRequested.connect(lambda paused: self.pause() if paused else self.resume())
         self.panel.stopRequested.connect(self.stop)
         window.documentChanged.connect(lambda *_: self._offer_project())
         window.close_guards.append(self._may_close)
@@ -70,6 +75,10 @@ class TrainFeature:
         self._offer_project()
         self.dock.show()
         self.dock.raise_()
+        # the curves need room: a bottom dock shares its height with others and may have been squeezed
+        wanted = int(self.window.height() * SHOWN_HEIGHT)
+        if not self.dock.isFloating() and self.dock.height() < wanted:
+            self.window.resizeDocks([self.dock], [wanted], Qt.Orientation.Vertical)
 
     def project_specs(self) -> list[DataSpec]:
         """The project's images whose labels are saved (the labels feature's ``project``, if any)."""
@@ -99,15 +108,17 @@ class TrainFeature:
             return False
         self.settings, self.outcome, self._finished_event = settings, None, {}
         self._stop = CancelToken()
-        self._started = time.monotonic()
+        self.clock.restart()
         self.panel.curves.clear()
         self.panel.log.clear()
         self.panel.tabs.setCurrentWidget(self.panel.curves)
-        self.panel.set_running(True)
+        in_subprocess = subprocess if subprocess is not None else settings.processes > 1
+        self._pausable = not in_subprocess
+        self.panel.set_running(True, pausable=self._pausable)
         project = self.project_specs()
         if settings.source == "project":
             self.add_log("training on the project's saved labels (save the image you are editing first, Ctrl+S)")
-        if subprocess if subprocess is not None else settings.processes > 1:
+        if in_subprocess:
             worker = self._run(lambda cancel: prepare_data(settings, project, cancel), "Preparing training data")
             worker.finished_with.connect(lambda specs: self._launch(worker, settings, specs))
         else:
@@ -118,6 +129,26 @@ class TrainFeature:
                      f"{settings.source} data, device {settings.device}; best model -> {settings.out}")
         return True
 
+    def pause(self) -> bool:
+        """Hold the in-process run after its current step, keeping all its state; False if there is none
+        (a torchrun subprocess is never paused: its ranks would time out waiting for each other)."""
+        if not self._pausable or self.worker is None or self.worker.paused:
+            return False
+        self.worker.pause()
+        self.panel.set_paused(True)
+        self.add_log("pausing after the current step")
+        return True
+
+    def resume(self) -> None:
+        """Let a paused run go on."""
+        if self.worker is not None and self.worker.paused:
+            self.worker.resume()
+        self.panel.set_paused(False)
+
+    @property
+    def paused(self) -> bool:
+        return self.worker is not None and self.worker.paused
+
     def stop(self) -> None:
         """End the run at its next step, keeping the best model (its report is still computed)."""
         if self.process is not None and self.process.running:
@@ -125,6 +156,7 @@ class TrainFeature:
         self._stop.cancel()
         if self.running:
             self.add_log("stopping; the best model so far is kept")
+        self.resume()  # a paused run must reach its next step to stop there
 
     def add_log(self, line: str) -> None:
         self.panel.add_log(f"[{time.strftime('%H:%M:%S')}] {line}")
@@ -136,7 +168,20 @@ class TrainFeature:
         worker.progress.connect(lambda fraction, message: self._progress(fraction if fraction >= 0 else None, message))
         worker.failed.connect(lambda message: self._failed(worker, message))
         worker.cancelled.connect(lambda: self._ended(worker, "cancelled"))
+        worker.pausedChanged.connect(lambda paused: self._paused_changed(worker, paused))
         return worker
+
+    def _paused_changed(self, worker: JobWorker, paused: bool) -> None:
+        """The worker halted or went on: the clock (elapsed, time left) leaves the pause out."""
+        if worker is not self.worker:
+            return
+        if paused:
+            self.clock.pause()
+            self.add_log("paused; Resume goes on from here, Stop keeps the best model so far")
+            self.panel.show_progress(None, "paused", time_text(self.clock.elapsed, None) + ", paused")
+        else:
+            self.clock.resume()
+            self.add_log("resumed")
 
     def _launch(self, worker: JobWorker, settings: TrainSettings, specs: list[DataSpec]) -> None:
         """Start the ``ccdstudio train --json-events`` subprocess (torchrun for several processes)."""
@@ -184,7 +229,7 @@ class TrainFeature:
             self.add_log(f"{kind}: {event.get('message')}")
 
     def _progress(self, fraction: float | None, message: str) -> None:
-        self.panel.show_progress(fraction, message, time_text(time.monotonic() - self._started, fraction))
+        self.panel.show_progress(fraction, message, time_text(self.clock.elapsed, fraction))
 
     def _finished(self, worker: JobWorker, outcome: TrainOutcome) -> None:
         if worker is not self.worker:
@@ -222,7 +267,8 @@ class TrainFeature:
             self.worker = None
         if not self.running:
             self.panel.set_running(False)
-            self.panel.show_progress(None, f"training {how}", time_text(time.monotonic() - self._started, None))
+            self.clock.resume()
+            self.panel.show_progress(None, f"training {how}", time_text(self.clock.elapsed, None))
 
     # ------------------------------------------------------------------ window
     def _project(self) -> Any:

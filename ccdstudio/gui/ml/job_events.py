@@ -1,9 +1,10 @@
 """Qt-free helpers around jobs for the ML features: forwarding event data, friendly out-of-memory errors,
-and elapsed/remaining time for a status line."""
+and elapsed/remaining time (leaving out pauses) for a status line."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -55,6 +56,39 @@ def _release_device_memory() -> None:
 
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+class Stopwatch:
+    """Time a job has been running, leaving out the time it was paused (so the estimate of what is left
+    does not grow while the user takes a break)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.restart()
+
+    def restart(self) -> None:
+        self._started = self._clock()
+        self._paused_for = 0.0
+        self._paused_at: float | None = None
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = self._clock()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_for += self._clock() - self._paused_at
+            self._paused_at = None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds running since :meth:`restart`, pauses left out."""
+        now = self._paused_at if self._paused_at is not None else self._clock()
+        return now - self._started - self._paused_for
 
 
 def time_text(elapsed: float, fraction: float | None) -> str:

@@ -1,5 +1,5 @@
 """The Predict dock: model picker and card, tiling/device/TTA options, Predict and Cancel with progress and
-time, and the legend of the shown prediction (per-class visibility, pixel counts, opacity).
+time, and the legend of the shown prediction (shown or not, per-class visibility, pixel counts, opacity).
 
 Everything that changes during or after a run keeps its size (the progress bar is always there, the
 status lines have fixed heights, the legend scrolls): a widget that grows makes the main window lay out
@@ -51,6 +51,8 @@ class PredictPanel(QWidget):
     classVisibilityChanged = Signal(int, bool)
     """``(class index, visible)``."""
     opacityChanged = Signal(float)
+    shownChanged = Signal(bool)
+    """Whether the prediction overlay is drawn at all."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,11 +125,16 @@ class PredictPanel(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(55)
         self.opacity.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100))
+        self.shown = QCheckBox("Show")
+        self.shown.setChecked(True)
+        self.shown.setToolTip("Draw the prediction over the image (hidden once it is accepted as labels)")
+        self.shown.toggled.connect(self.shownChanged)
         legend_layout = QVBoxLayout(self.legend_box)
         legend_layout.addWidget(legend_scroll)
         opacity_row = QHBoxLayout()
         opacity_row.addWidget(QLabel("Opacity"))
         opacity_row.addWidget(self.opacity, 1)
+        opacity_row.addWidget(self.shown)
         legend_layout.addLayout(opacity_row)
         self.class_checks: list[QCheckBox] = []
         self.class_counts: list[QLabel] = []

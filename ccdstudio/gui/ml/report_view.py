@@ -25,7 +25,6 @@ class ReportView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.heat = pg.PlotWidget(background="#1e1e1e")
-        self.heat.setAspectLocked(True)
         self.heat.invertY(True)
         self.heat.setMenuEnabled(False)
         self.heat.setMouseEnabled(False, False)
@@ -35,6 +34,8 @@ class ReportView(QWidget):
         self.image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
         self.heat.addItem(self.image)
         self._texts: list[pg.TextItem] = []
+        self._cells: list[tuple[str, str]] = []
+        self.heat.getViewBox().sigResized.connect(lambda *_: self._fit_texts())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.heat)
@@ -68,7 +69,7 @@ class ReportView(QWidget):
     def _draw_confusion(self, confusion: np.ndarray | None, names: list[str]) -> None:
         for text in self._texts:
             self.heat.removeItem(text)
-        self._texts = []
+        self._texts, self._cells = [], []
         self.confusion = confusion
         if confusion is None:
             self.image.clear()
@@ -80,11 +81,30 @@ class ReportView(QWidget):
         self.image.setRect(0, 0, share.shape[1], share.shape[0])
         for (row, col), count in np.ndenumerate(counts):
             colour = "#000000" if share[row, col] > 0.6 else "#ffffff"
-            text = pg.TextItem(f"{int(count):,}\n{100 * share[row, col]:.1f}%", color=colour, anchor=(0.5, 0.5))
+            text = pg.TextItem("", color=colour, anchor=(0.5, 0.5))
             text.setPos(col + 0.5, row + 0.5)
             self.heat.addItem(text)
             self._texts.append(text)
+            self._cells.append((f"{int(count):,}", f"{100 * share[row, col]:.1f}%"))
         ticks = [(i + 0.5, name) for i, name in enumerate(names)]
         self.heat.getAxis("bottom").setTicks([ticks])
         self.heat.getAxis("left").setTicks([ticks])
         self.heat.setRange(xRange=(0, len(names)), yRange=(0, len(names)), padding=0.02)
+        self._fit_texts()
+
+    def _fit_texts(self) -> None:
+        """Count and share in each cell, or only the share, or nothing, as the cells' size on screen allows."""
+        if not self._cells:
+            return
+        n = int(round(np.sqrt(len(self._cells))))
+        rect = self.heat.getViewBox().boundingRect()
+        width, height = rect.width() / n, rect.height() / n
+        metrics = self.fontMetrics()
+        line = metrics.lineSpacing()
+        for text, (count, share) in zip(self._texts, self._cells):
+            if width <= metrics.horizontalAdvance(max(count, share, key=len)) + 4 or height <= line:
+                text.setText("")
+            elif height <= 2 * line + 2:
+                text.setText(share)
+            else:
+                text.setText(f"{count}\n{share}")

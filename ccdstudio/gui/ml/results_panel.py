@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ccdstudio.gui.icons import icon
-from ccdstudio.gui.ml.prediction import PredictionResult
+from ccdstudio.gui.ml.prediction import CLUSTER_CLASS, PredictionResult
 from ccdstudio.gui.ml.table_model import Column, TableModel
 from ccdstudio.imaging.table import Table
 
@@ -100,12 +100,14 @@ class ResultsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        # widths from the headings and a typical number, not from measuring rows (which stalls on thousands)
+        # widths from the headings and a typical number, not from measuring rows (which stalls on thousands);
+        # a "g" format writes large numbers with an exponent
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         metrics = self.table.fontMetrics()
         for column, spec in enumerate(self.table_model.columns):
-            sample = max(spec.heading + "  ▼", "-00000.0", key=metrics.horizontalAdvance)
+            number = spec.format.format(-1.23456e5) if spec.format.endswith("g}") else "-00000.0"
+            sample = max(spec.heading + "  ▼", number, key=metrics.horizontalAdvance)
             header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
         self.table.clicked.connect(self._row_clicked)
         self.table.activated.connect(self._row_clicked)
@@ -144,6 +146,7 @@ class ResultsPanel(QWidget):
         if result is not None:
             for name, centres in result.objects.items():
                 self.object_class.addItem(f"{name} ({len(centres)})", name)
+            self.object_class.setCurrentIndex(max(self.object_class.findData(CLUSTER_CLASS), 0))
         self.object_class.blockSignals(False)
         has = result is not None
         clusters = len(result.clusters.table) if has and result.clusters else 0
