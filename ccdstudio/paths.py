@@ -32,3 +32,14 @@ def resource(*parts: str) -> Path:
 def models_dir() -> Path:
     """The folder of bundled model files."""
     return shipped("models")
+
+
+def cache_dir() -> Path:
+    """Where ccdstudio keeps data it can make again (simulated training sets, decoded segment layers):
+    ``$CCDSTUDIO_CACHE``, else ``$XDG_CACHE_HOME/ccdstudio``, else ``~/.cache/ccdstudio``."""
+    import os
+
+    if os.environ.get("CCDSTUDIO_CACHE"):
+        return Path(os.environ["CCDSTUDIO_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ccdstudio"

@@ -10,7 +10,12 @@ cached file. Baselines, measured in the same run:
   computed from their size);
 - inference: :func:`ccdstudio.ml.infer.predict`, the generic tiled inference, over the same segment with
   the same network (every tile, one read per tile and layer, argmax labels); the note adds the CCD figure,
-  the same generic inference over a 2048 x 2048 frame with the bundled CCD architecture.
+  the same generic inference over a 2048 x 2048 frame with the bundled CCD architecture;
+- JPEG layers (a second segment of 30 copies of one smooth 8-bit JPEG layer, read through the decoded-layer
+  cache of :mod:`ccdstudio.io.segment_cache` in a temporary folder): a read used to decode the whole layer,
+  so that decode is the baseline of a read; a projection over all 30 layers and 4 blocks of rows is timed
+  from an empty cache against the same projection with the cache off, which is the previous reader (the 8
+  most recent layers held decoded, fewer than the 30 projected, so every block decodes every layer again).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ def run(quick: bool) -> Iterator[Figure]:
         yield from _show_layer(folder, shape)
         yield _projection_memory(folder, shape)
         yield _inference(folder, shape, quick)
+        yield from _jpeg_layers(Path(tmp), shape)
 
 
 def _segment(folder: Path, shape: tuple[int, int]) -> Path:
@@ -183,3 +189,73 @@ def _inference(folder: Path, shape: tuple[int, int], quick: bool) -> Figure:
                   note=f"{result.skipped} of {result.tiles + result.skipped} tiles outside the mask skipped; "
                   f"U-Net depth 3 base 4, random weights, on {device.type}; CCD figure (1 channel, depth 4 base 8, "
                   f"{side}x{side}): {ccd_mpix:.2f} Mpix/s")
+
+
+def _jpeg_layers(tmp: Path, shape: tuple[int, int]) -> Iterator[Figure]:
+    import os
+    import shutil
+
+    import cv2
+
+    from ccdstudio.imaging.projection import BLOCK_PIXELS, project
+    from ccdstudio.io import open_image
+    from ccdstudio.io.raster import decode
+    from ccdstudio.jobs import run
+
+    layers = tmp / "jpeg-segment" / "layers"
+    layers.mkdir(parents=True)
+    noise = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    # Smooth texture compresses like a scan (random pixels would not); one file copied keeps setup short.
+    cv2.imwrite(str(layers / "00.jpg"), cv2.GaussianBlur(noise, (0, 0), 2), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    del noise
+    for i in range(1, PROJECTED):
+        shutil.copyfile(layers / "00.jpg", layers / f"{i:02d}.jpg")
+    height, width = shape
+    window = (slice((height - min(SCREEN[0], height)) // 2, (height + min(SCREEN[0], height)) // 2),
+              slice((width - min(SCREEN[1], width)) // 2, (width + min(SCREEN[1], width)) // 2))
+    size = f"{width}x{height} 8-bit"
+    saved = {name: os.environ.get(name) for name in ("CCDSTUDIO_CACHE", "CCDSTUDIO_LAYER_CACHE_GB")}
+    os.environ["CCDSTUDIO_CACHE"] = str(tmp / "cache")
+    try:
+        decoding = best_time(lambda: decode(layers / "00.jpg"), repeat=2)
+        baseline = "decoding the whole JPEG layer (what every read did before)"
+        with open_image(layers.parent) as source:
+            started = time.perf_counter()
+            source.read(0, window)
+            first = time.perf_counter() - started
+            later = best_time(lambda: source.read(0, window))
+        yield Figure(GROUP, f"JPEG segment {size}: first read of a layer (decode, write to the cache, map)", first,
+                     "s", decoding, baseline, note="once per layer file, ever (until evicted)")
+        yield Figure(GROUP, f"JPEG segment {size}: a screen window of a layer read before", later, "s", decoding,
+                     baseline, note="a window of the memory-mapped decoded layer")
+        # Four blocks of rows of the projection's usual size (quarter blocks of a small layer).
+        block = min(BLOCK_PIXELS, height * width // 4)
+        rows = (slice(0, min(height, 4 * (block // width))), slice(None))
+        shutil.rmtree(tmp / "cache")
+
+        def projection() -> tuple[float, float, float | None]:
+            watcher = _AnonymousPeak()
+            with open_image(layers.parent) as source:
+                tracemalloc.start()
+                watcher.start()
+                started = time.perf_counter()
+                run(project(source, range(PROJECTED), "std", rows, block_pixels=block))
+                seconds = time.perf_counter() - started
+                grown = watcher.stop()
+                peak = tracemalloc.get_traced_memory()[1] / 2**20
+                tracemalloc.stop()
+            return seconds, peak, grown
+
+        seconds, peak, grown = projection()
+        os.environ["CCDSTUDIO_LAYER_CACHE_GB"] = "0"
+        before, before_peak, _ = projection()
+        rss = f", anonymous RSS grew {grown:.0f} MB" if grown is not None else ""
+        yield Figure(GROUP, f"std projection over {PROJECTED} JPEG layers, 4 blocks of {rows[0].stop} rows of {size}, "
+                     "from an empty cache", seconds, "s", before, "the same with the cache off (the previous reader)",
+                     note=f"peak memory {peak:.0f} MB (tracemalloc){rss}; cache off: {before_peak:.0f} MB")
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -4,7 +4,9 @@ A segment folder holds ``layers/00.tif`` ... ``layers/64.tif`` (two or three dig
 and optionally ``mask.png`` or ``<id>_mask.png`` and ``inklabels.png`` or ``<id>_inklabels.png``. A fragment
 has ``surface_volume/`` instead of ``layers/`` and may add ``ir.png``. Each layer is far larger than one
 wants to read at once (10000 x 8000 uint16 is 160 MB, 65 of them more than RAM), so opening reads only file
-headers: a layer file is opened on its first read and a few recently used ones stay open.
+headers: a layer file is opened on its first read and a few recently used ones stay open. TIFF layers are
+read a window at a time (memory maps or strips); JPEG and PNG layers, which cannot be, are decoded once into
+an on-disk cache and memory-mapped from there (:mod:`ccdstudio.io.segment_cache`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ccdstudio.errors import FormatError
 from ccdstudio.io.raster import RasterFile
+from ccdstudio.io.segment_cache import DecodedLayer
 from ccdstudio.io.source import ImageSource, Plane, Role, Window
 from ccdstudio.io.tiff import TiffSource
 
@@ -27,7 +30,7 @@ LAYER_SUFFIXES = (".tif", ".tiff", ".jpg", ".jpeg", ".png")
 """In order of preference when a layer exists in several formats."""
 
 OPEN_LAYERS = 8
-"""Layer files kept open (memory maps are cheap; decoded JPEGs are not, hence a small number)."""
+"""Layer files kept open (memory maps are cheap, but a JPEG that could not be cached is held decoded)."""
 
 
 class _LayerReader(Protocol):
@@ -48,13 +51,8 @@ class _TiffLayer:
         self._source.close()
 
 
-class _RasterLayer(RasterFile):
-    def close(self) -> None:
-        self.release()
-
-
-def _open_layer(path: Path) -> _TiffLayer | _RasterLayer:
-    return _TiffLayer(path) if path.suffix.lower() in (".tif", ".tiff") else _RasterLayer(path)
+def _open_layer(path: Path) -> _TiffLayer | DecodedLayer:
+    return _TiffLayer(path) if path.suffix.lower() in (".tif", ".tiff") else DecodedLayer(path)
 
 
 def layer_files(folder: Path) -> list[Path]:
@@ -144,7 +142,7 @@ class SegmentSource(ImageSource):
                               f"{self.planes[0].shape} {self.planes[0].dtype}")
         return layer.read(window)
 
-    def _layer(self, index: int) -> _TiffLayer | _RasterLayer:
+    def _layer(self, index: int) -> _TiffLayer | DecodedLayer:
         with self._lock:
             layer = self._open.get(index)
             if layer is not None:

@@ -74,6 +74,30 @@ def test_projection_shown_equals_numpy(qtbot, window, segment_dir, mode):
     assert window.viewer._plane.source is document.source and window.document is document
 
 
+def table_values(window) -> np.ndarray:
+    table = window.pixel_table.table
+    return np.array([[float(table.item(i, j).text()) for j in range(table.columnCount())]
+                     for i in range(table.rowCount())])
+
+
+def test_pixel_table_shows_the_projection_while_it_is_shown(qtbot, window, segment_dir):
+    feature = open_segment(qtbot, window, segment_dir)
+    window.docks["pixels"].show()
+    window.pixel_table.size.setCurrentText("3 x 3")
+    feature.set_layer_range(2, 8)
+    feature.panel.mode.setCurrentIndex(feature.panel.mode.findData("std"))
+    feature.panel.show_projection.click()
+    qtbot.waitUntil(lambda: feature.showing_projection, timeout=15000)
+    window.viewer.cursorMoved.emit(40, 60)
+    stack = layers(segment_dir).astype(np.float64)
+    expected = stack[2:9, 39:42, 59:62].std(0, ddof=1)
+    np.testing.assert_allclose(table_values(window), expected, rtol=1e-5)
+    assert window.value_label.text().endswith("(std)")
+    # Back to the layer: the table shows the layer under the same cursor without it moving.
+    feature.panel.show_projection.click()
+    np.testing.assert_array_equal(table_values(window), stack[window.document.view_plane, 39:42, 59:62])
+
+
 def test_moving_the_layer_slider_leaves_the_projection(qtbot, window, segment_dir):
     feature = open_segment(qtbot, window, segment_dir)
     feature.panel.show_projection.click()

@@ -1,10 +1,11 @@
-"""Training presets: the bundled recipe's settings, cached simulated data, and `train --preset` end to end;
-and the dark-block pedestal the preset normalises with."""
+"""Training presets: the bundled CCD and ink recipes' settings, cached simulated data (frames and segments),
+and `train --preset` end to end; and the dark-block pedestal the CCD preset normalises with."""
 
 import dataclasses
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 
 from ccdstudio.cli import main
@@ -14,7 +15,13 @@ from ccdstudio.jobs import run
 from ccdstudio.ml import presets
 from ccdstudio.ml.modelfile import read_info
 from ccdstudio.ml.normalize import dark_pedestal
-from ccdstudio.ml.presets import Preset, SimulatedSet, get_preset, prepare_data
+from ccdstudio.ml.presets import (
+    Preset,
+    SimulatedSegments,
+    SimulatedSet,
+    get_preset,
+    prepare_data,
+)
 
 torch.set_num_threads(1)
 
@@ -27,6 +34,16 @@ def tiny(monkeypatch):
     preset = Preset("tiny", "for tests", (SimulatedSet(2, (64, 96), seed=5),), "ccd", base.normalization,
                     {"depth": 2, "base": 4}, config)
     monkeypatch.setitem(presets.PRESETS, "tiny", preset)
+    return preset
+
+
+@pytest.fixture
+def tiny_ink(monkeypatch):
+    base = get_preset("ink-default")
+    config = dataclasses.replace(base.config, epochs=1, crop=32, batch_size=4, samples_per_epoch=4, tile=64)
+    preset = dataclasses.replace(base, name="tiny-ink", data=(SimulatedSegments(2, 10, (128, 128), seed=7),),
+                                 architecture={"depth": 2, "base": 4}, config=config, window=4)
+    monkeypatch.setitem(presets.PRESETS, "tiny-ink", preset)
     return preset
 
 
@@ -59,6 +76,39 @@ def test_train_with_a_preset(tiny, tmp_path, capsys):
     assert info.normalization.pedestal == "dark" and info.architecture.base == 4
     assert info.training["config"]["class_weights"] == [1.0, 1.0, 4.0, 1.0]
     assert "validation report" in capsys.readouterr().out
+
+
+def test_the_ink_recipe():
+    preset = get_preset("ink-default")
+    assert preset.classes == "ink" and preset.normalization.method == "percentile"
+    assert preset.window == 16 and preset.config.loss == "bce+dice"
+    assert [(part.count, part.layers) for part in preset.data] == [(3, 65)]  # Vesuvius-like 65-layer stacks
+
+
+def test_segments_are_simulated_once_then_reused(tiny_ink, tmp_path):
+    paths = run(prepare_data(tiny_ink, tmp_path))
+    folder = tmp_path / "ink-2x10x128x128-seed7"
+    assert paths == [folder / "segment_00", folder / "segment_01"]
+    layers = sorted(paths[1].glob("layers/*.tif"))
+    assert len(layers) == 10 and (paths[1] / "inklabels.png").is_file()
+    stamps = [p.stat().st_mtime_ns for p in layers]
+    assert run(prepare_data(tiny_ink, tmp_path)) == paths
+    assert [p.stat().st_mtime_ns for p in layers] == stamps
+    first, second = (np.asarray(tifffile.imread(p / "layers" / "05.tif")) for p in paths)
+    assert not np.array_equal(first, second)  # each segment has its own seed
+
+
+def test_train_with_the_ink_preset_records_the_surface_window(tiny_ink, tmp_path):
+    out = tmp_path / "ink.safetensors"
+    assert main(["train", "--preset", "tiny-ink", "--cache", str(tmp_path / "cache"), "--device", "cpu", "--quiet",
+                 "--out", str(out)]) == 0
+    info = read_info(out)
+    assert info.classes.names == ["background", "ink"] and info.architecture.in_channels == 4
+    window = info.training["layer_window"]
+    assert window["count"] == 4 and window["centred_on"] == "surface" and len(window["images"]) == 2
+    # The simulator puts the surface near the middle of the 10 layers (4.5, undulating by about a layer).
+    assert all(first <= surface <= last and 3 <= surface <= 6 for first, last, surface in window["images"].values())
+    assert info.training["config"]["loss"] == "bce+dice"
 
 
 def test_train_needs_data_or_a_preset(tmp_path):

@@ -9,7 +9,8 @@ like any plane (:func:`ccdstudio.imaging.render.prepare_plane`) and handed to ``
 the view kept, plus its level sample to the Display dock. The window's :class:`~ccdstudio.gui.document.Document`
 is left alone (it still names the current layer), so overlays, labels and every other feature keep working on
 the same pixel grid; moving the layer slider shows the layer again, and "Show projection" swaps back from the
-cache without recomputing. While the projection is shown, the status bar's value is the projection's.
+cache without recomputing. While the projection is shown, the status bar's value and the Pixel table are the
+projection's (uncalibrated: a standard deviation or mean of layers is not in ADU over a pedestal).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ccdstudio.gui.segment.jobs import InkPrediction, LayerRange, ProjectionView
 from ccdstudio.gui.segment.overlays import INK, MASK, PREDICTION, STYLES, OverlayStyle, lut_for
 from ccdstudio.gui.segment.panel import SegmentPanel
 from ccdstudio.gui.workers import JobWorker
+from ccdstudio.imaging.stretch import Calibration
 from ccdstudio.io.segment_window import centred_window, layer_order
 from ccdstudio.io.source import ImageSource
 
@@ -207,12 +209,21 @@ class SegmentFeature:
                                 keep_view=True)
         window.display_panel.set_sample(prepared.sample, window.calibration())
         window.plane_label.setText(text)
+        if window.pixel_table.position is not None:  # the table follows what is on screen, cursor or not
+            self._fill_pixel_table(source, plane, *window.pixel_table.position)
 
     def _show_projection_value(self, row: int, col: int) -> None:
-        # Runs after the window's own handler (connected first), so the projection's value wins.
+        # Runs after the window's own handler (connected first), so the projection's values win.
         if self.showing_projection and self.projection is not None:
             value = float(self.projection.source.read(0, (slice(row, row + 1), slice(col, col + 1)))[0, 0])
             self.window.value_label.setText(f"{format_value(value)} ({self.projection.mode})")
+            self._fill_pixel_table(self.projection.source, 0, row, col)
+
+    def _fill_pixel_table(self, source: ImageSource, plane: int, row: int, col: int) -> None:
+        window = self.window
+        if window.docks["pixels"].isVisible():
+            calibration = Calibration() if self.showing_projection else window.calibration()
+            window.pixel_table.show_around(source, plane, row, col, window.convention(), calibration)
 
     # ------------------------------------------------------------------ overlays
     def _add_overlays(self) -> None:

@@ -53,6 +53,11 @@ class PixelTable(QWidget):
     def side(self) -> int:
         return SIZES[self.size.currentIndex()]
 
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """The array pixel ``(row, col)`` the table is centred on, None when empty."""
+        return None if self._last is None else (self._last[2], self._last[3])
+
     def show_around(
         self,
         source: ImageSource,
