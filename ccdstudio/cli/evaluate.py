@@ -84,7 +84,12 @@ def _by_name(labels, classes, names: list[str]):
 def _run(args: argparse.Namespace) -> int:
     from ccdstudio.errors import CcdstudioError
     from ccdstudio.labels.io import load_labels
-    from ccdstudio.ml.metrics import Evaluation, format_objects, format_report
+    from ccdstudio.ml.metrics import (
+        Evaluation,
+        format_confusion,
+        format_objects,
+        format_report,
+    )
 
     evaluation = None
     pairs = pair_files(Path(args.pred), Path(args.truth))
@@ -103,9 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = evaluation.summary() | {"pairs": [[str(p), str(t)] for p, t in pairs]}
     print(format_report(summary["report"], evaluation.names))
     print("\nconfusion matrix (rows: truth, columns: prediction)")
-    width = max(len(n) for n in evaluation.names)
-    for name, row in zip(evaluation.names, summary["confusion_matrix"]):
-        print(f"{name:>{width}} " + " ".join(f"{v:>10}" for v in row))
+    print(format_confusion(summary["confusion_matrix"], evaluation.names))
     if not args.no_objects:
         print("\nobjects\n" + format_objects(summary["objects"]))
     if args.json:

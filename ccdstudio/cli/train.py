@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,27 +32,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
           IMAGE:LABELS     an image and its label file
           FOLDER           a scroll segment with inklabels.png, a folder of exported samples
                            (ccdstudio export crops), or a folder of images with <stem>_labels.* files
+          PROJECT          a ccdstudio project folder: its images with saved labels, in the project's
+                           classes (unless --classes)
 
         A seeded share of crop-sized cells (--val-split) is held out for validation and never trained on.
         Crops are drawn class-balanced every epoch and flipped/turned. Progress and losses are printed;
         the run ends with the validation classification report. --json-events prints one JSON object per
         event instead (how a GUI or script follows a run). The same command runs under
         `torchrun --nproc_per_node=N -m ccdstudio train ...` (distributed data parallel, NCCL on GPUs,
-        gloo on CPUs; rank 0 writes).
+        gloo on CPUs; rank 0 writes). Ctrl-C or SIGTERM (to torchrun, which passes it on) stops every
+        rank after the current step and keeps the best model; the command then exits with status 130.
         """,
         """
         ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
+        ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data a.fits:a_truth.fits b.fits --crop 256 --batch-size 16 --device cuda --out m.safetensors
         ccdstudio train --data segment/ --layers 24-39 --classes ink --loss bce+dice --out ink.safetensors
         ccdstudio train --data seg1/ seg2/ --window 16 --classes ink --loss bce+dice --normalization percentile --out ink.safetensors
         ccdstudio train --data crops/ --model-config depth=4,base=32,norm=group --out m.safetensors --json-events
         torchrun --nproc_per_node=4 -m ccdstudio train --data frames/ --out ccd.safetensors
         ccdstudio train --preset ccd-default --out models/ccd-unet-v1.safetensors
+        ccdstudio train --preset ink-default --out ink.safetensors
         """,
     )
     parser.add_argument("--data", nargs="+", metavar="PATH", help="training images/folders (see above)")
     parser.add_argument("--preset", metavar="NAME",
-                        help="a recipe from ccdstudio.ml.presets (ccd-default: the bundled CCD model): it simulates its "
+                        help="a recipe from ccdstudio.ml.presets (ccd-default: the bundled CCD model; ink-default: "
+                        "a small ink model on simulated segments): it simulates its "
                         "data into --cache and sets classes, model and training settings; only --out, --device, "
                         "--workers, --no-amp, --resume and the output options still apply")
     parser.add_argument("--cache", metavar="DIR",
@@ -130,7 +141,7 @@ def parse_classes(text: str | None):
 def _run(args: argparse.Namespace) -> int:
     from ccdstudio.errors import CcdstudioError
     from ccdstudio.io.segment_window import is_segment
-    from ccdstudio.ml.data import Augmentation, find_pairs
+    from ccdstudio.ml.data import Augmentation, find_pairs, specs_classes
     from ccdstudio.ml.segment_train import SegmentWindows, load_segment_data
     from ccdstudio.ml.train import TrainConfig, load_data
 
@@ -147,8 +158,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     architecture = parse_model_config(args.model_config)
     specs = find_pairs(args.data)
-    options = {"classes": parse_classes(args.classes), "normalization": args.normalization, "crop": args.crop,
-               "val_split": args.val_split, "seed": args.seed}
+    options = {"classes": parse_classes(args.classes) or specs_classes(specs), "normalization": args.normalization,
+               "crop": args.crop, "val_split": args.val_split, "seed": args.seed}
     if args.window or args.reverse_layers or any(is_segment(spec.image) for spec in specs):
         windows = SegmentWindows(count=args.window, layers=args.layers, reverse=args.reverse_layers)
         data = load_segment_data(specs, windows, **options)
@@ -162,21 +173,50 @@ def _run_preset(args: argparse.Namespace, main_rank: int) -> int:
     import dataclasses
 
     from ccdstudio.cli._common import run_job
-    from ccdstudio.ml.data import find_pairs
-    from ccdstudio.ml.presets import get_preset, prepare_data
-    from ccdstudio.ml.train import load_data
+    from ccdstudio.ml.presets import get_preset, load_training_data, prepare_data
 
     preset = get_preset(args.preset)
     config = dataclasses.replace(preset.config, device=args.device, amp=not args.no_amp, workers=args.workers)
-    folders = run_job(prepare_data(preset, args.cache), quiet=args.quiet or not main_rank)
-    data = load_data(find_pairs(folders), classes=parse_classes(preset.classes), normalization=preset.normalization,
-                     crop=config.crop, val_split=config.val_split, seed=config.seed)
-    return _train(args, data, config, preset.architecture, main_rank)
+    paths = run_job(prepare_data(preset, args.cache), quiet=args.quiet or not main_rank)
+    return _train(args, load_training_data(preset, paths), config, preset.architecture, main_rank)
+
+
+@contextlib.contextmanager
+def cancel_on_signals(announce: bool = True) -> Iterator[Any]:
+    """A cancel token that SIGINT or SIGTERM sets while the block runs (Ctrl-C, the GUI's Stop, and torchrun,
+    which passes either on to every rank), so that training stops after its current step with the best model
+    kept. A repeated signal more than two seconds later interrupts at once (sooner, it is the same request
+    arriving twice, e.g. from a terminal and a launcher)."""
+    from ccdstudio.jobs import CancelToken
+
+    token = CancelToken()
+    first: list[float] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        now = time.monotonic()
+        if first and now - first[0] > 2:
+            raise KeyboardInterrupt
+        if not first:
+            first.append(now)
+            token.cancel()
+            if announce:
+                print(f"\n{signal.Signals(signum).name}: stopping after the current step (the best model is kept); "
+                      "send it again to stop at once", file=sys.stderr, flush=True)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may handle signals
+        yield token
+        return
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield token
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _train(args: argparse.Namespace, data: Any, config: Any, architecture: dict[str, Any], main_rank: int) -> int:
     from ccdstudio.cli._common import run_job
-    from ccdstudio.ml.metrics import format_report
+    from ccdstudio.ml.metrics import format_confusion, format_report
     from ccdstudio.ml.train import train
 
     if main_rank and not args.json_events and not args.quiet:
@@ -184,12 +224,16 @@ def _train(args: argparse.Namespace, data: Any, config: Any, architecture: dict[
         print(f"training on {len(data.items)} image(s), {data.in_channels} channel(s), classes "
               f"{', '.join(data.classes.names)}; pixels {summary['pixels']}; "
               f"{len(data.validation)} validation window(s)", file=sys.stderr)
-    result = run_job(train(data, args.out, config, architecture, resume=args.resume),
-                     quiet=args.quiet or not main_rank, json_lines=args.json_events and main_rank)
+    with cancel_on_signals(announce=main_rank and not args.json_events) as cancel:
+        result = run_job(train(data, args.out, config, architecture, resume=args.resume, cancel=cancel),
+                         quiet=args.quiet or not main_rank, json_lines=args.json_events and main_rank)
     if main_rank and not args.json_events:
         print(f"best epoch {result.best_epoch} (validation loss {result.best_val_loss:.4f}, {result.stopped}); "
               f"model written to {result.model}")
         if result.report:
             print("\nvalidation report (best epoch):")
             print(format_report(result.report, data.classes.names))
+        if result.confusion is not None:
+            print("\nvalidation confusion matrix (best epoch; rows: truth, columns: prediction)")
+            print(format_confusion(result.confusion, data.classes.names))
     return 0

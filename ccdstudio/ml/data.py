@@ -6,7 +6,9 @@ What ``--data`` accepts (:func:`find_pairs`):
   ``.npy``; ``frame.fits`` -> ``frame_labels.fits``), or an explicit ``IMAGE:LABELS`` pair;
 - a scroll segment folder with its own ``inklabels.png`` (and ``mask.png``);
 - a folder of such files, of exported samples (``ccdstudio export crops``: segment-like folders, or
-  ``image.tif`` + ``labels.png`` + ``mask.png``), searched recursively.
+  ``image.tif`` + ``labels.png`` + ``mask.png``), searched recursively;
+- a ccdstudio project folder (or its ``ccdstudio-project.json``): its images that have a saved label file,
+  read in the project's current classes (:func:`project_pairs`).
 
 The validation split is spatial, so that no validation pixel is ever trained on: every image is cut into
 ``crop x crop`` cells and a seeded share of all cells (over all images) is held out; training windows are
@@ -36,6 +38,7 @@ import torch
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.io.source import ImageSource, Window
 from ccdstudio.labels.classes import ClassSet
+from ccdstudio.labels.project import MANIFEST
 from ccdstudio.ml.losses import IGNORE
 from ccdstudio.ml.normalize import Normalization, Stats, sample_planes
 
@@ -50,6 +53,8 @@ class DataSpec:
     image: Path
     labels: Path | None = None
     mask: Path | None = None
+    classes: ClassSet | None = None
+    """The classes the labels belong to when they come from somewhere that defines them (a project)."""
 
 
 def _stem(path: Path) -> str | None:
@@ -84,7 +89,9 @@ def find_pairs(paths: Sequence[str | os.PathLike[str]]) -> list[DataSpec]:
             specs.append(DataSpec(Path(image), Path(labels)))
             continue
         path = Path(text)
-        if path.is_file():
+        if path.name == MANIFEST or (path / MANIFEST).is_file():
+            specs += project_pairs(path)
+        elif path.is_file():
             found = labels_beside(path)
             if found is None:
                 raise CcdstudioError(f"no labels for {path}: expected {(_stem(path) or path.stem)}_labels.(fits|tif|png|npy) "
@@ -99,6 +106,42 @@ def find_pairs(paths: Sequence[str | os.PathLike[str]]) -> list[DataSpec]:
         else:
             raise CcdstudioError(f"no such file or folder: {path}")
     return specs
+
+
+def project_pairs(path: str | os.PathLike[str]) -> list[DataSpec]:
+    """The images of the ccdstudio project at ``path`` (its folder or manifest) that have saved labels.
+
+    The project is only read (nothing in its folder is touched, so a GUI session may have it open). Each
+    spec carries the project's classes, which :func:`ccdstudio.ml.train.load_data` trains on unless told
+    otherwise; :func:`ccdstudio.labels.io.load_labels` brings label files saved before a class remap into
+    them.
+    """
+    from ccdstudio.labels.project import Project
+
+    project = Project.read(path)
+    specs = []
+    for key in project.images:
+        labels = project.labels_path(key)
+        if not labels.is_file():
+            continue
+        image = project.image_path(key)
+        if not image.exists():
+            raise CcdstudioError(f"the project in {project.folder} lists {image} (image {key!r}), which is missing; "
+                                 "relink it in the project or move it back")
+        specs.append(DataSpec(image, labels, classes=project.classes))
+    if not specs:
+        raise CcdstudioError(f"the project in {project.folder} has no labelled images yet (save some labels first)")
+    return specs
+
+
+def specs_classes(specs: Sequence[DataSpec]) -> ClassSet | None:
+    """The class set the specs' sources define (a project's), None when none does; two differing sets are an
+    error, since training needs one."""
+    found = {tuple(s.classes.names): s.classes for s in specs if s.classes is not None}
+    if len(found) > 1:
+        listed = "; ".join(", ".join(names) for names in found)
+        raise CcdstudioError(f"the training data come with different class sets ({listed}); choose one with --classes")
+    return next(iter(found.values()), None)
 
 
 def _scan(folder: Path) -> list[DataSpec]:
@@ -174,10 +217,12 @@ def _remap(labels: np.ndarray, own: ClassSet, classes: ClassSet, name: str) -> n
     missing = [n for n in own.names if n not in classes.names]
     if missing and generic and len(own) <= len(classes):
         return labels  # unnamed classes: take the indices as they are
-    if missing:
-        raise CcdstudioError(f"{name} has classes {missing} that are not among the training classes {classes.names}")
+    present = np.bincount(labels.ravel(), minlength=256)[: len(own)] > 0
+    used = [n for n, p in zip(own.names, present) if p and n in missing]
+    if used:  # a class without pixels in this file may be missing from the training classes
+        raise CcdstudioError(f"{name} has classes {used} that are not among the training classes {classes.names}")
     lut = np.full(256, IGNORE, np.uint8)
-    lut[: len(own)] = [classes.index(n) for n in own.names]
+    lut[: len(own)] = [classes.index(n) if n in classes.names else IGNORE for n in own.names]
     return lut[labels]
 
 

@@ -4,6 +4,10 @@
 the trainer then joins a process group (NCCL on GPUs, gloo on CPU), splits the samples between ranks,
 averages gradients through :class:`~torch.nn.parallel.DistributedDataParallel`, and lets rank 0 alone
 write checkpoints and report events.
+
+Cancelling: torchrun passes SIGINT/SIGTERM on to every rank, whose ``ccdstudio train`` turns it into a
+cancel token; the ranks agree on it at every step (:meth:`Distributed.check`), so all stop at the same
+step, rank 0 reports ``finished``/``cancelled``, and the best model on disk (written atomically) stays valid.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from ccdstudio.errors import Cancelled
+from ccdstudio.jobs import CancelToken
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,11 @@ class Distributed:
 
     def shard(self, n: int) -> range:
         """The indices of ``range(n)`` this rank handles (every ``world_size``-th)."""
-        return range(self.rank, n, self.world_size)
+        return self.shard_of(self.rank, n)
+
+    def shard_of(self, rank: int, n: int) -> range:
+        """The indices of ``range(n)`` that ``rank`` handles; rank 0's shard is the largest."""
+        return range(rank, n, self.world_size)
 
     def sum(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` summed over all ranks (in place; unchanged when not distributed)."""
@@ -47,6 +58,15 @@ class Distributed:
             return flag
         value = torch.tensor([float(flag)], device=_collective_device())
         return bool(self.sum(value).item() > 0)
+
+    def check(self, cancel: CancelToken | None) -> None:
+        """Raise :class:`~ccdstudio.errors.Cancelled` on every rank once any rank's ``cancel`` is set.
+
+        Every rank must call it at the same points: all then stop at the same step, where a rank that
+        stopped alone would leave the others waiting in their next collective until the timeout.
+        """
+        if self.any(cancel is not None and cancel.cancelled):
+            raise Cancelled()
 
 
 def _collective_device() -> torch.device:

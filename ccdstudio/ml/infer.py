@@ -3,13 +3,19 @@
 The frame is conceptually zero-padded (in normalised units, as :class:`~ccdstudio.ml.unet.UNet` pads a
 whole image) to a multiple of the network's ``2**depth`` and covered by overlapping tiles whose corners
 lie on that grid, so every tile sees the same pooling grid as a whole-image pass. Each tile's softmax is
-weighted by a cosine taper over the overlap on its inner sides (weight 1 on the frame's own edges), and the
-weighted sums are divided by the summed weights.
+weighted by a cosine taper over the overlap on its inner sides (weight 1 on the frame's own edges) and
+summed; probabilities are those sums divided by the summed weights (the class is their arg max, which the
+division does not change, so it is skipped unless probabilities are asked for).
 
-Memory stays bounded: tiles are read window by window, and only one band of tile rows (``classes x tile x
-width`` floats) is held; once a band's rows are covered by no later tile they are reduced to class indices
-and written to the output (a uint8 array, which may be a memory map). Per-class probabilities are written
-only when asked for.
+Memory stays bounded: the frame is read one band of rows (a row of tiles) at a time, each row read and
+normalised once (a band keeps the rows it shares with the previous one), and only that band's input and
+its ``classes x tile x width`` sums are held; once a band's rows are covered by no later tile they are
+reduced to class indices and written to the output (a uint8 array, which may be a memory map).
+Per-class probabilities are written only when asked for.
+
+Speed: on a CPU the network runs as :class:`~ccdstudio.ml.fused.FusedUNet` (batch norm folded, activations
+and skip concatenations fused into oneDNN convolutions); a reader thread prepares the next band while the
+current one computes. ``ccdstudio bench ml`` compares the throughput with MONAI's sliding window.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ccdstudio.errors import CcdstudioError
 from ccdstudio.io.source import ImageSource
 from ccdstudio.jobs import CancelToken, Job, Progress, check
 from ccdstudio.ml.device import autocast, inference_batch_size
+from ccdstudio.ml.fused import Forward, inference_forward
 from ccdstudio.ml.modelfile import LoadedModel
 from ccdstudio.ml.normalize import Stats, sample_planes
 
@@ -129,15 +136,15 @@ def fit_stats(model: LoadedModel, source: ImageSource, planes: Sequence[int]) ->
     return model.info.normalization.fit(sample_planes(source, planes))
 
 
-def _forward(model: LoadedModel, batch: torch.Tensor, tta: bool) -> torch.Tensor:
+def _forward(net: Forward, batch: torch.Tensor, tta: bool) -> torch.Tensor:
     """Softmax probabilities of a batch, averaged over the four flips when ``tta``."""
     with autocast(batch.device):
         if not tta:
-            return torch.softmax(model.net(batch).float(), dim=1)
+            return torch.softmax(net(batch).float(), dim=1)
         total = None
         for dims in ((), (-1,), (-2,), (-2, -1)):
             flipped = torch.flip(batch, dims) if dims else batch
-            probs = torch.softmax(model.net(flipped).float(), dim=1)
+            probs = torch.softmax(net(flipped).float(), dim=1)
             probs = torch.flip(probs, dims) if dims else probs
             total = probs if total is None else total + probs
         return total / 4
@@ -206,58 +213,79 @@ def predict(
     if probabilities:
         probs_out = prob_out if prob_out is not None else np.zeros((n_classes, height, width), np.float32)
 
-    col_weights = torch.from_numpy(np.stack([taper(cols, x) for x in cols.starts])).to(device)
-    acc = torch.zeros((n_classes, rows.size, cols.padded), dtype=torch.float32, device=device)
-    wsum = torch.zeros((rows.size, cols.padded), dtype=torch.float32, device=device)
+    net = inference_forward(model.net, device)
     memory_format = torch.channels_last if device.type != "mps" else torch.contiguous_format
+    col_weights = [torch.from_numpy(taper(cols, x)).to(device) for x in cols.starts]
+    # The tapers are products of a row and a column weight on a product grid, so the summed weight of a
+    # pixel is the product of the summed row and column weights; only probabilities need dividing by it
+    # (a positive factor per pixel does not change the arg max).
+    col_sum = torch.from_numpy(_summed_taper(cols)[:width]).to(device)
+    row_sum = _summed_taper(rows)
+    acc = torch.zeros((n_classes, rows.size, cols.padded), dtype=torch.float32, device=device)
+    band = torch.zeros((info.in_channels, rows.size, cols.padded), dtype=torch.float32)
 
-    def read_band(y: int) -> torch.Tensor:
-        """The normalised, zero-padded tiles of one row of tiles as an (n, channels, size, size) tensor."""
-        window_rows = slice(y, min(y + rows.size, height))
-        band = np.zeros((len(cols.starts), info.in_channels, rows.size, cols.size), np.float32)
-        for i, x in enumerate(cols.starts):
-            window = (window_rows, slice(x, min(x + cols.size, width)))
-            raw = source.read_stack(planes, window)
-            band[i, :, : raw.shape[1], : raw.shape[2]] = info.normalization.apply(raw, stats)
-        tensor = torch.from_numpy(band)
-        return tensor.pin_memory() if device.type == "cuda" else tensor
+    def read_rows(first: int, last: int) -> np.ndarray:
+        """Normalised frame rows ``[first, last)`` (none past the frame's end), all columns."""
+        last = min(last, height)
+        if last <= first:
+            return np.zeros((info.in_channels, 0, width), np.float32)
+        return info.normalization.apply(source.read_stack(planes, (slice(first, last), slice(0, width))), stats)
 
     top = 0
     total_tiles = len(rows.starts) * len(cols.starts)
     with torch.inference_mode(), ThreadPoolExecutor(max_workers=1) as reader:
-        upcoming = reader.submit(read_band, rows.starts[0])
+        # Each band (a row of tiles) reuses the previous band's overlapping rows, so every frame row is read
+        # and normalised once; the reader prepares the next band's new rows while this one computes.
+        pending = (0, rows.size)
+        upcoming = reader.submit(read_rows, *pending)
         for k, y in enumerate(rows.starts):
             check(cancel)
-            band = upcoming.result()
-            if k + 1 < len(rows.starts):  # read the next band while this one computes
-                upcoming = reader.submit(read_band, rows.starts[k + 1])
+            fresh, first = upcoming.result(), pending[0]
+            if k + 1 < len(rows.starts):
+                following = rows.starts[k + 1]
+                pending = (max(y + rows.size, following), following + rows.size)
+                upcoming = reader.submit(read_rows, *pending)
             shift = y - top
             if shift:
-                acc[:, : rows.size - shift] = acc[:, shift:].clone()
-                acc[:, rows.size - shift:] = 0
-                wsum[: rows.size - shift] = wsum[shift:].clone()
-                wsum[rows.size - shift:] = 0
+                keep = rows.size - shift
+                band[:, :keep] = band[:, shift:].clone()
+                band[:, keep:] = 0
+                acc[:, :keep] = acc[:, shift:].clone()
+                acc[:, keep:] = 0
                 top = y
+            band[:, first - top: first - top + fresh.shape[1], :width] = torch.from_numpy(fresh)
             row_weights = torch.from_numpy(taper(rows, y)).to(device)
             for b in range(0, len(cols.starts), batch_size):
                 check(cancel)
-                batch = band[b: b + batch_size].to(device, non_blocking=True).contiguous(memory_format=memory_format)
-                probs = _forward(model, batch, tta)
-                for i, tile_probs in enumerate(probs, start=b):
-                    x = cols.starts[i]
+                xs = cols.starts[b: b + batch_size]
+                batch = torch.stack([band[:, :, x: x + cols.size] for x in xs])
+                if device.type == "cuda":
+                    batch = batch.pin_memory()
+                batch = batch.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+                probs = _forward(net, batch, tta)
+                for i, (x, tile_probs) in enumerate(zip(xs, probs), start=b):
                     weight = row_weights[:, None] * col_weights[i][None, :]
-                    acc[:, :, x: x + cols.size] += tile_probs * weight
-                    wsum[:, x: x + cols.size] += weight
+                    acc[:, :, x: x + cols.size].addcmul_(tile_probs, weight)
             final = rows.starts[k + 1] if k + 1 < len(rows.starts) else rows.padded
             done_rows = min(final, height) - top
             if done_rows > 0:
-                blended = acc[:, :done_rows, :width] / wsum[:done_rows, :width]
-                labels[top: top + done_rows] = blended.argmax(0).to(torch.uint8).cpu().numpy()
+                finished = acc[:, :done_rows, :width]
+                # max(0) returns the first maximal index as argmax(0) does, and is ~9x faster on a CPU.
+                labels[top: top + done_rows] = finished.max(0).indices.to(torch.uint8).cpu().numpy()
                 if probs_out is not None:
-                    probs_out[:, top: top + done_rows] = blended.cpu().numpy()
+                    weights = torch.from_numpy(row_sum[top: top + done_rows]).to(device)[:, None] * col_sum[None, :]
+                    probs_out[:, top: top + done_rows] = (finished / weights).cpu().numpy()
             tiles_done = (k + 1) * len(cols.starts)
             yield Progress(tiles_done / total_tiles, f"tile {tiles_done}/{total_tiles}")
     return Prediction(labels, probs_out, planes, time.perf_counter() - started)
+
+
+def _summed_taper(grid: TileGrid) -> np.ndarray:
+    """The summed blending weight of every pixel along one axis of the padded frame."""
+    total = np.zeros(grid.padded, np.float32)
+    for start in grid.starts:
+        total[start: start + grid.size] += taper(grid, start)
+    return total
 
 
 def predict_whole(model: LoadedModel, source: ImageSource, planes: Sequence[int] | None = None) -> np.ndarray:

@@ -86,6 +86,15 @@ def format_report(report: dict[str, Any], names: Sequence[str], digits: int = 4)
     return "\n".join(lines)
 
 
+def format_confusion(confusion: Sequence[Sequence[int]] | np.ndarray, names: Sequence[str]) -> str:
+    """The confusion matrix as a table: a row per true class, a column per predicted class."""
+    width = max(len(n) for n in names)
+    cell = max(10, *(len(n) for n in names))
+    lines = [f"{'':>{width}} " + " ".join(f"{n:>{cell}}" for n in names)]
+    lines += [f"{name:>{width}} " + " ".join(f"{int(v):>{cell}}" for v in row) for name, row in zip(names, confusion)]
+    return "\n".join(lines)
+
+
 @dataclass
 class ObjectCounts:
     """Object-level tallies for one class, summed over images."""

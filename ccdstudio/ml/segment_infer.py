@@ -33,6 +33,7 @@ from ccdstudio.io.segment_window import LayerWindow, check_window, choose_window
 from ccdstudio.io.source import ImageSource
 from ccdstudio.jobs import CancelToken, Job, Progress, check
 from ccdstudio.ml.device import inference_batch_size
+from ccdstudio.ml.fused import inference_forward
 from ccdstudio.ml.infer import TileGrid, _forward, fit_stats, taper, tile_grid
 from ccdstudio.ml.modelfile import LoadedModel
 
@@ -162,6 +163,7 @@ def predict_segment(
     device = model.device
     batch_size = batch_size or inference_batch_size(device, rows.size, len(planes), info.architecture.base)
     memory_format = torch.channels_last if device.type != "mps" else torch.contiguous_format
+    net = inference_forward(model.net, device)
 
     def read_run(run: _Run) -> torch.Tensor:
         """The run's normalised, zero-padded input as a ``(channels, tile, span)`` tensor."""
@@ -202,7 +204,7 @@ def predict_segment(
                     batch_tiles = run.tiles[b: b + batch_size]
                     starts = [cols.starts[i] - x0 for i in batch_tiles]
                     batch = torch.stack([data[:, :, s: s + cols.size] for s in starts])
-                    probs = _forward(model, batch.contiguous(memory_format=memory_format), tta)
+                    probs = _forward(net, batch.contiguous(memory_format=memory_format), tta)
                     foreground = 1 - probs[:, 0]
                     for i, tile_fg in zip(batch_tiles, foreground):
                         x = cols.starts[i]

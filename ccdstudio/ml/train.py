@@ -4,10 +4,13 @@ Every event is a :class:`~ccdstudio.jobs.Progress` whose ``data["event"]`` is on
 
 - ``"step"``: ``epoch``, ``step``, ``loss``, ``lr``;
 - ``"epoch"``: ``epoch``, ``loss`` (training mean), ``val_loss``, ``accuracy``, ``f1_macro``, ``iou_mean``,
-  ``f1`` and ``iou`` per class, ``mpix_per_s``, ``seconds``;
+  ``f1`` and ``iou`` per class, ``report`` (the validation classification report,
+  :func:`~ccdstudio.ml.metrics.classification_report`), ``confusion`` (the validation confusion matrix as
+  nested lists, rows true class, columns predicted, over all ranks), ``mpix_per_s``, ``seconds``; without
+  validation windows only the losses (the training loss twice), throughput and time;
 - ``"checkpoint"``: ``kind`` (``"best"`` or ``"last"``) and ``path``;
 - ``"finished"``: ``stopped`` (``"completed"``, ``"early_stop"`` or ``"cancelled"``), ``best_epoch``,
-  ``best_val_loss``, ``report`` (the validation classification report of the best epoch);
+  ``best_val_loss``, ``report`` and ``confusion`` (of the best epoch);
 - ``"error"``: ``message``, just before the error is raised.
 
 The best model (lowest validation loss) is written to ``out`` whenever it improves, so cancelling keeps it;
@@ -29,7 +32,7 @@ import numpy as np
 import torch
 
 from ccdstudio.errors import Cancelled, CcdstudioError
-from ccdstudio.jobs import CancelToken, Job, Progress, check
+from ccdstudio.jobs import CancelToken, Job, Progress
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.ml import ddp
 from ccdstudio.ml.data import (
@@ -42,6 +45,7 @@ from ccdstudio.ml.data import (
     default_samples_per_epoch,
     load_item,
     plan_epoch,
+    specs_classes,
     split_validation,
 )
 from ccdstudio.ml.device import autocast, choose_device
@@ -120,10 +124,13 @@ def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normali
               seed: int = 0) -> TrainingData:
     """Read the training images and labels and hold out the seeded validation cells.
 
-    ``normalization="auto"`` is ``"ccd"`` when every image is FITS, else ``"percentile"``.
+    ``normalization="auto"`` is ``"ccd"`` when every image is FITS, else ``"percentile"``. ``classes``
+    default to those of the specs' project (:func:`~ccdstudio.ml.data.specs_classes`), else to the first
+    label file's.
     """
     if not specs:
         raise CcdstudioError("no training data given")
+    classes = classes or specs_classes(specs)
     if isinstance(normalization, str):
         if normalization == "auto":
             fits = all(s.image.suffix.lower() in (".fits", ".fit", ".fts", ".fz", ".gz") for s in specs)
@@ -150,6 +157,8 @@ class TrainResult:
     report: dict[str, Any]
     stopped: str
     history: list[dict[str, Any]]
+    confusion: list[list[int]] | None = None
+    """The best epoch's validation confusion matrix (rows true class, columns predicted)."""
 
 
 def last_checkpoint(out: str | os.PathLike[str]) -> Path:
@@ -213,15 +222,24 @@ def _default_workers(device: torch.device, layout: ddp.Distributed) -> int:
     return max(1, min(8, (cores - 1) // layout.world_size))
 
 
-def _validate(net: torch.nn.Module, loader: Any, loss_fn: SegmentationLoss, device: torch.device, n_classes: int,
-              layout: ddp.Distributed, cancel: CancelToken | None) -> tuple[float, np.ndarray]:
-    """Mean validation loss (per batch, over all ranks) and the summed confusion matrix."""
+def _validate(net: torch.nn.Module, loader: Any, rounds: int, loss_fn: SegmentationLoss, device: torch.device,
+              n_classes: int, layout: ddp.Distributed, cancel: CancelToken | None) -> tuple[float, np.ndarray]:
+    """Mean validation loss (per batch, over all ranks) and the summed confusion matrix.
+
+    ``rounds`` is the largest number of batches any rank has: every rank checks for cancelling that often
+    (a collective), running out of batches first or not.
+    """
     net.eval()
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     confusion = torch.zeros(n_classes * n_classes, dtype=torch.int64, device=device)
+    batches = iter(loader)
     with torch.inference_mode():
-        for x, y in loader:
-            check(cancel)
+        for _ in range(rounds):
+            layout.check(cancel)
+            batch = next(batches, None)
+            if batch is None:
+                continue
+            x, y = batch
             x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
             with autocast(device):
@@ -277,7 +295,7 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     scheduler = _scheduler(config, optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     progress = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
-                "best_report": {}}
+                "best_report": {}, "best_confusion": None}
     if resume:
         _restore(last_checkpoint(out), net, optimizer, scheduler, scaler, progress, arch, data.classes)
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) \
@@ -289,6 +307,7 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
                      seed=config.seed)
     workers = config.workers if config.workers is not None else _default_workers(device, layout)
     val_windows = [data.validation[k] for k in layout.shard(len(data.validation))]
+    val_rounds = math.ceil(len(layout.shard_of(0, len(data.validation))) / config.batch_size)  # rank 0 has the most
     val_loader = _loader(CropDataset(data.items, val_windows, config.crop, data.normalization), config.batch_size,
                          workers, device)
     per_round = config.batch_size * layout.world_size  # equal batch counts on every rank, or DDP would hang
@@ -307,7 +326,7 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
             model.train()
             losses = []
             for step, (x, y) in enumerate(_loader(dataset, config.batch_size, workers, device), start=1):
-                check(cancel)
+                layout.check(cancel)
                 x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                 y = y.to(device, non_blocking=True)
                 with autocast(device, config.amp):
@@ -323,18 +342,19 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
                                    {"event": "step", "epoch": epoch, "step": step, "loss": losses[-1],
                                     "lr": optimizer.param_groups[0]["lr"]})
             train_loss = float(layout.sum(torch.tensor([np.mean(losses)], dtype=torch.float64, device=device))[0]) / layout.world_size
-            val_loss, confusion = (_validate(net, val_loader, loss_fn, device, n_classes, layout, cancel)
+            val_loss, confusion = (_validate(net, val_loader, val_rounds, loss_fn, device, n_classes, layout, cancel)
                                    if data.validation else (train_loss, None))
             seconds = time.perf_counter() - started
             report = classification_report(confusion, data.classes.names) if confusion is not None else {}
-            record = _epoch_record(epoch, train_loss, val_loss, report, data.classes.names,
+            record = _epoch_record(epoch, train_loss, val_loss, report, confusion, data.classes.names,
                                    samples * config.crop**2 / seconds / 1e6, seconds)
             progress["history"].append(record)
             if scheduler is not None:
                 scheduler.step(val_loss) if config.schedule == "plateau" else scheduler.step()
             improved = val_loss < progress["best_val_loss"]
             if improved:
-                progress.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0, best_report=report)
+                progress.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0, best_report=report,
+                                best_confusion=record.get("confusion"))
             else:
                 progress["bad_epochs"] += 1
             progress["epoch"] = epoch
@@ -342,7 +362,8 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
                 yield Progress((epoch - first_epoch + 1) / (config.epochs - first_epoch + 1),
                                f"epoch {epoch}: loss {train_loss:.4f}, validation loss {val_loss:.4f}", record)
                 if improved:
-                    info.metrics = {"epoch": epoch, "val_loss": val_loss, "report": report}
+                    info.metrics = {"epoch": epoch, "val_loss": val_loss, "report": report,
+                                    "confusion": record.get("confusion")}
                     save_model(out, net, info)
                     yield Progress(None, f"saved the best model to {out}", {"event": "checkpoint", "kind": "best", "path": str(out)})
                 _save_last(out, net, info, optimizer, scheduler, scaler, progress)
@@ -354,24 +375,26 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     except Cancelled:
         stopped = "cancelled"
     result = TrainResult(out, progress["best_epoch"], progress["best_val_loss"], progress["best_report"], stopped,
-                         progress["history"])
+                         progress["history"], progress.get("best_confusion"))
     if layout.is_main:
         yield Progress(1.0, f"finished ({stopped}); best epoch {result.best_epoch}",
                        {"event": "finished", "stopped": stopped, "best_epoch": result.best_epoch,
-                        "best_val_loss": result.best_val_loss, "report": result.report, "model": str(out)})
+                        "best_val_loss": result.best_val_loss, "report": result.report,
+                        "confusion": result.confusion, "model": str(out)})
     if stopped == "cancelled":
         raise Cancelled()
     return result
 
 
-def _epoch_record(epoch: int, loss: float, val_loss: float, report: dict, names: list[str], mpix: float,
-                  seconds: float) -> dict[str, Any]:
+def _epoch_record(epoch: int, loss: float, val_loss: float, report: dict, confusion: np.ndarray | None,
+                  names: list[str], mpix: float, seconds: float) -> dict[str, Any]:
     record: dict[str, Any] = {"event": "epoch", "epoch": epoch, "loss": loss, "val_loss": val_loss,
                               "mpix_per_s": mpix, "seconds": seconds}
     if report:
         record |= {"accuracy": report["accuracy"], "f1_macro": report["macro avg"]["f1-score"],
                    "iou_mean": report["macro avg"]["iou"], "f1": {n: report[n]["f1-score"] for n in names},
-                   "iou": {n: report[n]["iou"] for n in names}}
+                   "iou": {n: report[n]["iou"] for n in names}, "report": report,
+                   "confusion": confusion.tolist() if confusion is not None else None}
     return record
 
 

@@ -28,7 +28,8 @@ def trained(tmp_path, rng, capsys):
 
 def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys):
     data, model = trained
-    assert "validation report" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "validation report" in printed and "validation confusion matrix" in printed
     out = tmp_path / "pred"
     files = [str(data / f"frame{i}.fits") for i in range(3)]
     assert main(["predict", *files[:2], "--model", str(model), "--out", str(out), "--quiet", "--shard", "0/1"]) == 0

@@ -1,11 +1,13 @@
-"""Distributed training: two gloo ranks on CPU under torchrun run the real command and agree."""
+"""Distributed training: two gloo ranks on CPU under torchrun run the real command, agree, and stop together."""
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 
-from ccdstudio.ml.modelfile import read_checkpoint, read_info
+from ccdstudio.ml.modelfile import load_model, read_checkpoint, read_info
 
 
 def test_two_gloo_ranks_under_torchrun(toy_files, tmp_path):
@@ -27,3 +29,37 @@ def test_two_gloo_ranks_under_torchrun(toy_files, tmp_path):
     assert max(e["step"] for e in events if e.get("event") == "step") == 2
     assert read_info(out).training["world_size"] == 2
     assert read_checkpoint(out.with_name("ddp.last.safetensors"))[3]["progress"]["epoch"] == 2
+
+
+def test_sigterm_to_torchrun_stops_both_ranks_and_keeps_the_best_model(toy_files, tmp_path):
+    # What the GUI's Stop does: SIGTERM to torchrun, which passes it on to each rank (in its own session).
+    out = tmp_path / "ddp.safetensors"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ccdstudio",
+        "train", "--data", str(toy_files[0].parent), "--epochs", "500", "--batch-size", "2", "--crop", "32",
+        "--samples-per-epoch", "8", "--model-config", "depth=2,base=4", "--device", "cpu", "--out", str(out),
+        "--json-events",
+    ]
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               cwd=tmp_path)
+    try:
+        events = []
+        for line in process.stdout:  # until rank 0 has written a best model
+            if line.startswith("{"):
+                events.append(json.loads(line))
+                if events[-1].get("event") == "checkpoint" and events[-1]["kind"] == "last":
+                    break
+        process.send_signal(signal.SIGTERM)
+        rest, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    assert events[-1]["event"] == "finished" and events[-1]["stopped"] == "cancelled", stderr[-3000:]
+    assert stderr.count("ccdstudio: cancelled") == 2, stderr[-3000:]  # both ranks left through the cancel path
+    assert not re.search(r'File ".*ccdstudio[/\\]', stderr)  # no traceback through ccdstudio (torchrun prints its own)
+    epochs = [e["epoch"] for e in events if e.get("event") == "epoch"]
+    assert epochs and epochs[-1] < 500
+    model = load_model(out)  # the best model is whole and loads
+    assert model.info.training["world_size"] == 2 and model.info.metrics["epoch"] <= epochs[-1]
+    assert read_checkpoint(out.with_name("ddp.last.safetensors"))[3]["progress"]["epoch"] >= 1

@@ -7,6 +7,8 @@ import torch
 from ccdstudio.errors import Cancelled, CcdstudioError
 from ccdstudio.jobs import CancelToken, run
 from ccdstudio.ml.data import NO_AUGMENTATION, find_pairs, plan_epoch
+from ccdstudio.ml.losses import IGNORE
+from ccdstudio.ml.metrics import classification_report
 from ccdstudio.ml.modelfile import load_model, read_checkpoint
 from ccdstudio.ml.train import TrainConfig, last_checkpoint, load_data, train
 
@@ -41,6 +43,26 @@ def test_loss_falls_and_events_and_model_file(toy_files, tmp_path):
     model = load_model(result.model, classes=CLASSES, in_channels=1)
     assert model.info.metrics["epoch"] == result.best_epoch and model.info.training["pixels"]["blob"] > 0
     assert result.report["accuracy"] > 0
+
+
+def test_epoch_events_carry_the_validation_confusion_matrix_and_report(toy_files, tmp_path):
+    data = load_data(find_pairs([toy_files[0].parent]), crop=32, val_split=0.25, seed=0)
+    result, events = _events(train(data, tmp_path / "m.safetensors", _config(epochs=2), TINY))
+    labelled = sum(int((data.items[i].labels[w] != IGNORE).sum()) for i, w in data.validation)
+    truth_counts = np.zeros(3, np.int64)
+    for i, window in data.validation:
+        truth_counts += np.bincount(data.items[i].labels[window].ravel(), minlength=256)[:3]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    for epoch in epochs:
+        confusion = np.array(epoch["confusion"])
+        assert confusion.shape == (3, 3) and confusion.sum() == labelled
+        np.testing.assert_array_equal(confusion.sum(1), truth_counts)  # rows are the true classes
+        assert epoch["report"] == classification_report(confusion, CLASSES.names)
+        assert epoch["report"]["accuracy"] == pytest.approx(np.trace(confusion) / labelled)
+    best = epochs[result.best_epoch - 1]
+    finished = events[-1]
+    assert finished["confusion"] == best["confusion"] == result.confusion
+    assert load_model(result.model).info.metrics["confusion"] == best["confusion"]
 
 
 def test_same_seed_same_weights_on_cpu(toy_files, tmp_path):
