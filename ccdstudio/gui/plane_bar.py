@@ -65,6 +65,14 @@ class PlaneBar(QWidget):
         position = self.combo.currentIndex() + delta
         if not self._planes or not 0 <= position < len(self._planes):
             return None
+        # Show the choice at once: a key held down steps from the requested plane, not from the one still
+        # loading (the window cancels that load and shows the last plane asked for).
+        for widget in (self.combo, self.slider):
+            widget.blockSignals(True)
+        self.combo.setCurrentIndex(position)
+        self.slider.setValue(position)
+        for widget in (self.combo, self.slider):
+            widget.blockSignals(False)
         self.planeChosen.emit(self._planes[position])
         return self._planes[position]
 

@@ -105,6 +105,10 @@ def test_segment_layers_step_with_up_and_down(qtbot, window, segment_folder):
     qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 00", timeout=10000)
     window.plane_bar.slider.setValue(3)
     qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 03", timeout=10000)
+    for _ in range(2):  # quicker than the layers load: each press counts
+        QTest.keyClick(window, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 01", timeout=10000)
+    assert window.plane_bar.slider.value() == 1
 
 
 def test_mosaic_of_two_amplifiers(qtbot, window, tmp_path):

@@ -38,7 +38,20 @@ def warm_up() -> None:
 
 
 _warmed = threading.Event()
-_warming = threading.Lock()  # two probes importing torch's internals at once trip over each other
+_warming = threading.Lock()
+
+
+def warmed_up() -> None:
+    """Import what ML jobs import, once; call it first in any thread that runs an ML job.
+
+    Two threads importing torch's internals at once can break each other's imports (Python hands one of
+    them a half-initialised module: "'prims' object has no attribute ..."), so those imports all happen
+    under one lock, and torch itself on the UI thread before any probe starts.
+    """
+    with _warming:
+        if not _warmed.is_set():
+            warm_up()
+            _warmed.set()
 
 
 class DeviceProbe(QObject):
@@ -47,14 +60,13 @@ class DeviceProbe(QObject):
     found = Signal(object)
 
     def start(self) -> None:
+        import torch  # noqa: F401  (here, on the UI thread, before any other thread imports it)
+
         threading.Thread(target=self._probe, daemon=True).start()
 
     def _probe(self) -> None:
-        with _warming:
-            choices = available_devices()
-            if not _warmed.is_set():
-                warm_up()
-                _warmed.set()
+        choices = available_devices()
+        warmed_up()
         try:
             self.found.emit(choices)
         except RuntimeError:  # the widget was closed meanwhile

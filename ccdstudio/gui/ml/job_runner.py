@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
+from ccdstudio.gui.ml.devices import warmed_up
 from ccdstudio.gui.ml.job_events import with_events
 from ccdstudio.gui.ml.training import parse_event_line
 from ccdstudio.gui.workers import JobFactory, JobWorker
@@ -32,7 +33,11 @@ def start_job(factory: JobFactory, title: str, parent: QObject, on_event: Callab
     relay = _Relay()
     if on_event is not None:
         relay.event.connect(on_event)
-    worker = JobWorker(lambda cancel: with_events(factory(cancel), relay.event.emit, advice), title, parent)
+    def job(cancel):
+        warmed_up()
+        return with_events(factory(cancel), relay.event.emit, advice)
+
+    worker = JobWorker(job, title, parent)
     relay.setParent(worker)
     QTimer.singleShot(0, worker.start)  # after the caller connected its slots
     return worker

@@ -153,6 +153,9 @@ def predict_ink(model_path: Path, source: ImageSource, first: int, last: int, de
     A model reading another number of layers gets as many centred on the middle of the chosen range, which
     the warnings say. Also writes ``<segment>_predicted_inklabels.png`` (0/255 at p >= 0.5).
     """
+    from ccdstudio.gui.ml.devices import warmed_up
+
+    warmed_up()
     from ccdstudio.ml.device import choose_device
     from ccdstudio.ml.modelfile import load_model
     from ccdstudio.ml.segment_infer import predict_segment, save_segment_prediction
