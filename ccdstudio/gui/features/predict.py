@@ -25,6 +25,7 @@ from ccdstudio.gui.ml.model_picker import default_model
 from ccdstudio.gui.ml.predict_panel import PredictPanel
 from ccdstudio.gui.ml.prediction import OOM_ADVICE, PredictionResult, predict_image, save_prediction
 from ccdstudio.gui.ml.results_panel import ResultsPanel
+from ccdstudio.gui.ml.status_progress import StatusProgress
 from ccdstudio.gui.viewer import class_lut
 from ccdstudio.gui.workers import JobWorker
 
@@ -46,7 +47,7 @@ class PredictFeature:
 
         # tabbed into the right-hand column, so the image keeps the width
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        window.add_dock("predict", "Predict", scrolled(self.panel), right, tab_with="ccd")
+        self.dock = window.add_dock("predict", "Predict", scrolled(self.panel), right, tab_with="ccd")
         window.add_dock("prediction", "Prediction results", self.results, right, tab_with="pixels")
         self.predict_action = self._action("&Predict", self.predict, "brain", "Ctrl+R")
         self.predict_action.setToolTip("Segment the shown image with the chosen model (Ctrl+R)")
@@ -58,6 +59,7 @@ class PredictFeature:
         menu.addActions([self.predict_action, self.next_action, self.prev_action])
         menu.addSeparator()
 
+        self.status_progress = StatusProgress(window, self.cancel)
         self.panel.predictRequested.connect(self.predict)
         self.panel.cancelRequested.connect(self.cancel)
         self.panel.classVisibilityChanged.connect(self.set_class_visible)
@@ -112,6 +114,10 @@ class PredictFeature:
         worker.cancelled.connect(lambda: self._ended(worker, "Prediction cancelled"))
         self.panel.set_running(True)
         self.panel.status.setText(f"Predicting {document.path.name} with {model.name}…")
+        # started from the toolbar or Ctrl+R, the run's progress, time and Cancel must be in sight
+        self.dock.show()
+        self.dock.raise_()
+        self.status_progress.start()
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -170,6 +176,7 @@ class PredictFeature:
     def _progress(self, fraction: float, message: str) -> None:
         elapsed = time.monotonic() - self._started
         self.panel.show_progress(fraction, message, time_text(elapsed, fraction if fraction >= 0 else None))
+        self.status_progress.update(fraction, message)
 
     def _done(self, worker: JobWorker, result: PredictionResult) -> None:
         if worker is not self.worker:
@@ -198,6 +205,7 @@ class PredictFeature:
         if worker is self.worker:
             self.worker = None
             self.panel.set_running(False)
+            self.status_progress.stop()
             if message:
                 self.panel.status.setText(message)
 

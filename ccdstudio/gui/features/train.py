@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 
 from ccdstudio.errors import CcdstudioError
@@ -54,6 +54,7 @@ class TrainFeature:
         self._finished_event: dict[str, Any] = {}
         self.clock = Stopwatch()
         self._pausable = False
+        self._following_projects = False
         self.dock = window.add_dock("train", "Train", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea,
                                     tab_with="results")
         self.show_action = QAction(icon("school-outline"), "&Train a model…", window)
@@ -63,7 +64,12 @@ class TrainFeature:
         self.panel.startRequested.connect(lambda: self.start())
         self.panel.pauseRequested.connect(lambda paused: self.pause() if paused else self.resume())
         self.panel.stopRequested.connect(self.stop)
-        window.documentChanged.connect(lambda *_: self._offer_project())
+        # the project's labels are offered as soon as there are saved ones: whenever the project changes, an
+        # image is shown, or the dock comes to the front (tab clicked); the label editor's project signal is
+        # reached once every feature is installed
+        window.documentChanged.connect(lambda *_: self.refresh_project())
+        self.dock.visibilityChanged.connect(lambda visible: self.refresh_project() if visible else None)
+        QTimer.singleShot(0, self.panel, self.refresh_project)
         window.close_guards.append(self._may_close)
 
     # ------------------------------------------------------------------ public
@@ -72,7 +78,7 @@ class TrainFeature:
         return self.worker is not None or (self.process is not None and self.process.running)
 
     def show(self) -> None:
-        self._offer_project()
+        self.refresh_project()
         self.dock.show()
         self.dock.raise_()
         # the curves need room: a bottom dock shares its height with others and may have been squeezed
@@ -98,6 +104,8 @@ class TrainFeature:
         if self.running:
             return False
         form = self.panel.form
+        if form.settings().source == "project" and not self._settle_unsaved_labels():
+            return False
         if not form.settings().out and not form.choose_output():
             return False
         settings = form.settings()
@@ -117,7 +125,7 @@ class TrainFeature:
         self.panel.set_running(True, pausable=self._pausable)
         project = self.project_specs()
         if settings.source == "project":
-            self.add_log("training on the project's saved labels (save the image you are editing first, Ctrl+S)")
+            self.add_log(f"training on the saved labels of {len(project)} project image(s)")
         if in_subprocess:
             worker = self._run(lambda cancel: prepare_data(settings, project, cancel), "Preparing training data")
             worker.finished_with.connect(lambda specs: self._launch(worker, settings, specs))
@@ -271,14 +279,50 @@ class TrainFeature:
             self.panel.show_progress(None, f"training {how}", time_text(self.clock.elapsed, None))
 
     # ------------------------------------------------------------------ window
+    def refresh_project(self) -> None:
+        """Offer the project's saved labels as training data (or not), and start the model's save dialog
+        in the project's ``models`` folder, else beside the shown image."""
+        self._follow_projects()
+        project, document = self._project(), getattr(self.window, "document", None)
+        form = self.panel.form
+        form.set_project_available(bool(self.project_specs()))
+        if project is not None:
+            form.set_output_folder(Path(project.folder) / "models")
+        else:
+            form.set_output_folder(Path(document.path).parent if document is not None else None)
+
+    def _labels(self) -> Any:
+        return getattr(self.window, "features", {}).get("labels")
+
     def _project(self) -> Any:
         """The open labelling project: the label editor's ``projects.project`` (or a ``project`` attribute)."""
-        labels = getattr(self.window, "features", {}).get("labels")
+        labels = self._labels()
         project = getattr(labels, "project", None)
         return project if project is not None else getattr(getattr(labels, "projects", None), "project", None)
 
-    def _offer_project(self) -> None:
-        self.panel.form.set_project_available(bool(self.project_specs()))
+    def _follow_projects(self) -> None:
+        """Listen to the label editor's project (opened, closed, images added, labels saved), once."""
+        changed = getattr(getattr(self._labels(), "projects", None), "changed", None)
+        if changed is not None and not self._following_projects:
+            changed.connect(self.refresh_project)
+            self._following_projects = True
+
+    def _settle_unsaved_labels(self) -> bool:
+        """Before training on the project: offer to save the labels of its images that are changed in memory
+        (training reads the saved ones). False when the user cancelled or a save failed."""
+        editor, project = self._labels(), self._project()
+        if project is None or not hasattr(editor, "unsaved_sessions"):
+            return True
+        unsaved = [s for s in editor.unsaved_sessions() if s.key is not None and s.key in project.images]
+        if not unsaved:
+            return True
+        names = "\n".join(f"  {s.image_path.name}" for s in unsaved)
+        answer = confirm.ask_save_first(
+            self.window, "Unsaved labels", f"Labels of these project images are changed but not saved:\n{names}\n\n"
+            "Training reads the saved labels. Save the changes first?", "Train on saved labels")
+        if answer == "save":
+            return all(editor.save(session) for session in unsaved)
+        return answer == "go on"
 
     def _may_close(self) -> bool:
         if not self.running:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 
 from ccdstudio.errors import CcdstudioError
@@ -40,6 +40,9 @@ def session_stats(session: LabelSession) -> ImageStats:
 
 class ProjectControl(QObject):
     """The open project (if any) of a :class:`LabelEditor`, its menu actions and its dock."""
+
+    changed = Signal()
+    """The project was opened, closed or changed: images added or removed, labels saved or edited."""
 
     def __init__(self, editor: LabelEditor) -> None:
         super().__init__(editor)
@@ -160,6 +163,7 @@ class ProjectControl(QObject):
         current = self.editor.session.key if self.editor.session is not None else None
         self.dock.show_project(self.project, live, unsaved, current)  # type: ignore[arg-type]
         self._update_actions()
+        self.changed.emit()
 
     def open_image(self, key: str) -> None:
         if self.project is not None:

@@ -17,6 +17,28 @@ SMOOTHING = 0.9
 """Weight of the past in the exponential moving average of the step loss."""
 
 
+class SmoothedLoss:
+    """A bias-corrected exponential moving average, as TensorBoard draws it.
+
+    A plain EMA started at zero (or at the first value) lags its input for about ``1 / (1 - beta)`` steps;
+    dividing by the weight the average has gathered so far, ``1 - beta**n`` after ``n`` finite values,
+    makes it the weighted mean of the values seen, so the curve tracks the losses from the first step.
+    Non-finite values (a diverged step) are skipped.
+    """
+
+    def __init__(self, beta: float = SMOOTHING) -> None:
+        self.beta = beta
+        self._average = 0.0
+        self._weight = 0.0  # 1 - beta**n, kept by the same recursion as the average so both round alike
+
+    def add(self, value: float) -> float:
+        """Take the next value; return the smoothed value at it (NaN until a finite value came)."""
+        if np.isfinite(value):
+            self._average = self.beta * self._average + (1 - self.beta) * value
+            self._weight = self.beta * self._weight + (1 - self.beta)
+        return self._average / self._weight if self._weight else float("nan")
+
+
 class TrainingCurves(QWidget):
     """Two plots fed by training events (:mod:`ccdstudio.ml.train`): losses and validation metrics."""
 
@@ -60,6 +82,7 @@ class TrainingCurves(QWidget):
         self.steps: list[float] = []
         self.step_losses: list[float] = []
         self.smoothed: list[float] = []
+        self._smoother = SmoothedLoss()
         self.epochs: list[dict[str, Any]] = []
         self._epoch_steps: list[float] = []
         self._dirty = True
@@ -72,8 +95,7 @@ class TrainingCurves(QWidget):
             loss = float(event["loss"])
             self.steps.append(len(self.steps) + 1.0)
             self.step_losses.append(loss)
-            previous = self.smoothed[-1] if self.smoothed else loss
-            self.smoothed.append(SMOOTHING * previous + (1 - SMOOTHING) * loss if np.isfinite(loss) else previous)
+            self.smoothed.append(self._smoother.add(loss))
         elif kind == "epoch":
             self.epochs.append(dict(event))
             self._epoch_steps.append(float(len(self.steps)))

@@ -127,12 +127,13 @@ class ResultsPanel(QWidget):
         actions.addWidget(self.save_button)
         actions.addWidget(self.export_button)
 
+        # the actions go right under the summary: below the long table they would be scrolled out of sight
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
+        layout.addLayout(actions)
         layout.addWidget(navigate)
         layout.addWidget(self.table_label)
         layout.addWidget(self.table, 1)
-        layout.addLayout(actions)
         self.show_result(None)
 
     def show_result(self, result: PredictionResult | None, one_based: bool = False) -> None:

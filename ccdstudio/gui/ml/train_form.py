@@ -19,10 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ccdstudio.gui import settings as stored
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.ml.devices import DeviceProbe
 from ccdstudio.gui.ml.model_picker import MODEL_FILTER
 from ccdstudio.gui.ml.training import MODEL_SIZES, PRESETS, TrainSettings
+
+MODEL_NAME = "model"
+"""Stem of the suggested model file name (``model.safetensors``, ``model-2.safetensors``, ...)."""
 
 SOURCE_LABELS = {"project": "Labelled images of the project", "folder": "Folder of images, tiles or crops",
                  "simulator": "Simulated CCD frames"}
@@ -42,6 +46,16 @@ def _double(low: float, high: float, step: float, decimals: int) -> QDoubleSpinB
     spin.setSingleStep(step)
     spin.setDecimals(decimals)
     return spin
+
+
+def unused_model_path(folder: Path) -> Path:
+    """``folder/model.safetensors``, or the first ``model-N.safetensors`` not there yet (models trained
+    one after another in a project keep each other)."""
+    path, number = folder / f"{MODEL_NAME}.safetensors", 1
+    while path.exists():
+        number += 1
+        path = folder / f"{MODEL_NAME}-{number}.safetensors"
+    return path
 
 
 def _with_button(field: QWidget, button: QToolButton) -> QWidget:
@@ -131,6 +145,7 @@ class TrainForm(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Save model as", _with_button(self.out, save_as))
         self._form = form
+        self._output_folder: Path | None = None
         self.apply(PRESETS["CCD"])
         self._probe = DeviceProbe(self)
         self._probe.found.connect(self.set_devices)
@@ -195,15 +210,37 @@ class TrainForm(QWidget):
         self.processes.setMaximum(max(gpus, 1))
         self.processes.setEnabled(gpus > 1)
 
+    def set_output_folder(self, folder: Path | None) -> None:
+        """Where "Save the trained model as" starts while no file is chosen: the open project's ``models``
+        folder (made when the dialog opens) or the open image's; None: the last folder used."""
+        self._output_folder = Path(folder) if folder is not None else None
+
+    def output_start(self) -> Path:
+        """The file the save dialog suggests: the chosen one, else a new name in the output folder, else in
+        the last folder a model was saved to, else in the home folder."""
+        if self.out.text().strip():
+            return Path(self.out.text().strip())
+        folder = self._output_folder
+        if folder is not None and not folder.is_dir():
+            try:  # a project's models folder is made when first used: the dialog opens existing folders only
+                folder.mkdir()
+            except OSError:
+                folder = None
+        if folder is None or not folder.is_dir():
+            last = Path(stored.settings().value("ml/model_folder", "") or Path.home())
+            folder = last if last.is_dir() else Path.home()
+        return unused_model_path(folder)
+
     def choose_output(self) -> bool:
         """Ask where the model goes; False if the user cancelled."""
-        start = self.out.text() or str(Path.home() / "model.safetensors")
-        path, _ = QFileDialog.getSaveFileName(self, "Save the trained model as", start, MODEL_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save the trained model as", str(self.output_start()),
+                                              MODEL_FILTER)
         if not path:
             return False
         if not path.endswith(".safetensors"):
             path += ".safetensors"
         self.out.setText(path)
+        stored.settings().setValue("ml/model_folder", str(Path(path).parent))
         return True
 
     def _browse_folder(self) -> None:
