@@ -37,7 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
         A seeded share of crop-sized cells (--val-split) is held out for validation and never trained on.
         Crops are drawn class-balanced every epoch and flipped/turned. Progress and losses are printed;
-        the run ends with the validation classification report. --json-events prints one JSON object per
+        the run ends with the validation classification report.
+
+        --init MODEL fine-tunes: training starts from that model's weights (a bundled model's name, as
+        `ccdstudio models list` shows them, or a model file) instead of random ones; typically after
+        correcting a few objects of its prediction, for a few epochs at a lower --lr. The model's
+        architecture, input channels and normalisation are kept (--model-config may only repeat them; the
+        data must have as many channels and be of the model's kind). Classes are matched by name: known
+        ones keep their classifier weights in any order, new ones start fresh, and the model's classes
+        missing from the data are dropped (--classes ccd keeps them all). The new model records which
+        model it started from (name, SHA-256, size). --init starts a new run, so it does not go with
+        --resume. --json-events prints one JSON object per
         event instead (how a GUI or script follows a run). The same command runs under
         `torchrun --nproc_per_node=N -m ccdstudio train ...` (distributed data parallel, NCCL on GPUs,
         gloo on CPUs; rank 0 writes). Ctrl-C or SIGTERM (to torchrun, which passes it on) stops every
@@ -46,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         """
         ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
+        ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
+        ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors
         ccdstudio train --data a.fits:a_truth.fits b.fits --crop 256 --batch-size 16 --device cuda --out m.safetensors
         ccdstudio train --data segment/ --layers 24-39 --classes ink --loss bce+dice --out ink.safetensors
         ccdstudio train --data seg1/ seg2/ --window 16 --classes ink --loss bce+dice --normalization percentile --out ink.safetensors
@@ -60,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a recipe from ccdstudio.ml.presets (ccd-default: the bundled CCD model; ink-default: "
                         "a small ink model on simulated segments): it simulates its "
                         "data into --cache and sets classes, model and training settings; only --out, --device, "
-                        "--workers, --no-amp, --resume and the output options still apply")
+                        "--workers, --no-amp, --resume, --init and the output options still apply")
     parser.add_argument("--cache", metavar="DIR",
                         help="where a preset keeps its simulated frames (default $CCDSTUDIO_CACHE or ~/.cache/ccdstudio)")
     parser.add_argument("--out", required=True, metavar="MODEL.safetensors", help="the model file to write")
@@ -98,6 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the split, crops and weights (default 0)")
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.last.safetensors")
+    parser.add_argument("--init", metavar="NAME|PATH",
+                        help="fine-tune: start from this model's weights (a bundled model's name or a model file); "
+                        "its architecture and normalisation are kept, classes matched by name (see above)")
     parser.add_argument("--json-events", action="store_true", help="print events as JSON lines on stdout")
     parser.add_argument("--quiet", action="store_true", help="print only the final report")
     parser.set_defaults(func=_run)
@@ -142,10 +157,18 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.errors import CcdstudioError
     from ccdstudio.io.segment_window import is_segment
     from ccdstudio.ml.data import Augmentation, find_pairs, specs_classes
+    from ccdstudio.ml.modelfile import read_info, resolve_model
     from ccdstudio.ml.segment_train import SegmentWindows, load_segment_data
-    from ccdstudio.ml.train import TrainConfig, load_data
+    from ccdstudio.ml.train import (
+        INIT_AND_RESUME,
+        TrainConfig,
+        choose_normalization,
+        load_data,
+    )
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
+    if args.init and args.resume:
+        raise CcdstudioError(f"--init and --resume: {INIT_AND_RESUME}")
     if args.preset:
         return _run_preset(args, main_rank)
     if not args.data:
@@ -158,7 +181,12 @@ def _run(args: argparse.Namespace) -> int:
     )
     architecture = parse_model_config(args.model_config)
     specs = find_pairs(args.data)
-    options = {"classes": parse_classes(args.classes) or specs_classes(specs), "normalization": args.normalization,
+    normalization = args.normalization
+    if args.init:  # the init model's own normalisation, checked before any image is read
+        init = resolve_model(args.init, option="--init")
+        normalization = choose_normalization(specs, normalization, read_info(init).normalization,
+                                             f"the init model {args.init}")
+    options = {"classes": parse_classes(args.classes) or specs_classes(specs), "normalization": normalization,
                "crop": args.crop, "val_split": args.val_split, "seed": args.seed}
     if args.window or args.reverse_layers or any(is_segment(spec.image) for spec in specs):
         windows = SegmentWindows(count=args.window, layers=args.layers, reverse=args.reverse_layers)
@@ -223,9 +251,11 @@ def _train(args: argparse.Namespace, data: Any, config: Any, architecture: dict[
         summary = data.summary()
         print(f"training on {len(data.items)} image(s), {data.in_channels} channel(s), classes "
               f"{', '.join(data.classes.names)}; pixels {summary['pixels']}; "
-              f"{len(data.validation)} validation window(s)", file=sys.stderr)
+              f"{len(data.validation)} validation window(s)"
+              + (f"; starting from {args.init}" if args.init else ""), file=sys.stderr)
     with cancel_on_signals(announce=main_rank and not args.json_events) as cancel:
-        result = run_job(train(data, args.out, config, architecture, resume=args.resume, cancel=cancel),
+        result = run_job(train(data, args.out, config, architecture, resume=args.resume, init=args.init,
+                               cancel=cancel),
                          quiet=args.quiet or not main_rank, json_lines=args.json_events and main_rank)
     if main_rank and not args.json_events:
         print(f"best epoch {result.best_epoch} (validation loss {result.best_val_loss:.4f}, {result.stopped}); "

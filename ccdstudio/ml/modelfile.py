@@ -243,8 +243,11 @@ def bundled_models() -> list[Path]:
     return sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
 
 
-def resolve_model(name: str | os.PathLike[str] | None = None) -> Path:
-    """The model file for a path or a bundled model's name (the default model when None)."""
+def resolve_model(name: str | os.PathLike[str] | None = None, option: str = "--model") -> Path:
+    """The model file for a path or a bundled model's name (the default model when None).
+
+    ``option`` is the command-line option the error message tells the user to pass a path with.
+    """
     from ccdstudio.paths import models_dir
 
     if name is not None and Path(name).is_file():
@@ -257,7 +260,7 @@ def resolve_model(name: str | os.PathLike[str] | None = None) -> Path:
     if name is None:
         raise CcdstudioError(f"no bundled default model ({DEFAULT_MODEL}) is installed yet; train one with "
                              f"`ccdstudio train ... --out MODEL.safetensors` and pass --model MODEL.safetensors")
-    raise CcdstudioError(f"no model file or bundled model {wanted!r} (bundled: {names}); pass --model PATH")
+    raise CcdstudioError(f"no model file or bundled model {wanted!r} (bundled: {names}); pass {option} PATH")
 
 
 def model_card(path: Path) -> Path | None:

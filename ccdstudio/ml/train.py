@@ -15,15 +15,27 @@ Every event is a :class:`~ccdstudio.jobs.Progress` whose ``data["event"]`` is on
 
 The best model (lowest validation loss) is written to ``out`` whenever it improves, so cancelling keeps it;
 the last state, with the optimiser, goes to ``<out stem>.last.safetensors`` after every epoch, which
-``resume=True`` continues from. Under ``torchrun`` every rank runs this job, and only rank 0 writes files
-and yields events.
+``resume=True`` continues from (in the checkpoint's architecture and normalisation). Under ``torchrun``
+every rank runs this job, and only rank 0 writes files and yields events.
+
+Fine-tuning (``init=MODEL``) starts from a model file's weights instead of random ones, which is what the
+label-predict-retrain loop needs: correct a few objects of a prediction, then continue training the model
+that made it. The init model fixes the architecture (an ``architecture`` that differs is an error), the input
+channels (the data's must match) and the normalisation (used as stored, not re-estimated, so predictions of
+the two models stay comparable; data loaded for another method is an error). Classes are matched by name:
+the classifier rows of classes the model knows are copied (permuted to the data's order), those of new
+classes keep their fresh initialisation, and classes missing from the data are dropped. The written model's
+training record notes the init model (``training["init"]``: name, path, SHA-256, size, classes).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +63,23 @@ from ccdstudio.ml.data import (
 from ccdstudio.ml.device import autocast, choose_device
 from ccdstudio.ml.losses import IGNORE, SegmentationLoss, class_weights
 from ccdstudio.ml.metrics import classification_report
-from ccdstudio.ml.modelfile import ModelInfo, read_checkpoint, save_model
-from ccdstudio.ml.normalize import Normalization
+from ccdstudio.ml.modelfile import (
+    ModelInfo,
+    load_model,
+    read_checkpoint,
+    resolve_model,
+    save_model,
+)
+from ccdstudio.ml.normalize import Normalization, sample_planes
 from ccdstudio.ml.unet import UNet, UNetConfig
 
 OPTIMIZERS = ("adam", "adamw", "adadelta", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
+HEAD = "head."
+"""State-dict prefix of the U-Net's classifier (:attr:`UNet.head`, a 1x1 convolution): output row k is class k."""
+INIT_AND_RESUME = ("resume continues an interrupted training from its own last state and init starts a new "
+                   "one from a model's weights; give only one of them")
+_KINDS = {"ccd": "CCD frames", "percentile": "scroll segments and other images", "none": "raw values"}
 
 
 @dataclass(frozen=True)
@@ -124,18 +147,13 @@ def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normali
               seed: int = 0) -> TrainingData:
     """Read the training images and labels and hold out the seeded validation cells.
 
-    ``normalization="auto"`` is ``"ccd"`` when every image is FITS, else ``"percentile"``. ``classes``
-    default to those of the specs' project (:func:`~ccdstudio.ml.data.specs_classes`), else to the first
-    label file's.
+    ``normalization`` is as in :func:`choose_normalization`. ``classes`` default to those of the specs'
+    project (:func:`~ccdstudio.ml.data.specs_classes`), else to the first label file's.
     """
     if not specs:
         raise CcdstudioError("no training data given")
     classes = classes or specs_classes(specs)
-    if isinstance(normalization, str):
-        if normalization == "auto":
-            fits = all(s.image.suffix.lower() in (".fits", ".fit", ".fts", ".fz", ".gz") for s in specs)
-            normalization = "ccd" if fits else "percentile"
-        normalization = Normalization(normalization)
+    normalization = choose_normalization(specs, normalization)
     items = []
     for spec in specs:
         item, classes = load_item(spec, in_channels, normalization, classes, layers)
@@ -145,6 +163,115 @@ def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normali
         raise CcdstudioError(f"the images give different numbers of input planes: {sorted(channels)}")
     validation = split_validation(items, crop, val_split, seed)
     return TrainingData(items, validation, classes, normalization, channels.pop())
+
+
+def choose_normalization(specs: Sequence[DataSpec], requested: Normalization | str = "auto",
+                         model: Normalization | None = None, name: str = "the init model") -> Normalization:
+    """The normalisation to load ``specs`` with.
+
+    ``requested`` is a normalisation or its method; ``"auto"`` is ``"ccd"`` when every image is FITS, else
+    ``"percentile"``. With the ``model`` (``name``) of a fine-tuning, its own normalisation is returned, after
+    checking that the requested method is the model's (a clear error when the data is of another kind).
+    """
+    method = requested.method if isinstance(requested, Normalization) else requested
+    if method == "auto":
+        fits = all(s.image.suffix.lower() in (".fits", ".fit", ".fts", ".fz", ".gz") for s in specs)
+        method = "ccd" if fits else "percentile"
+    if model is not None:
+        _check_kind(method, model, name)
+        return model
+    return requested if isinstance(requested, Normalization) else Normalization(method)
+
+
+def _check_kind(method: str, model: Normalization, name: str) -> None:
+    if method != model.method:
+        raise CcdstudioError(
+            f"{name} was trained on {_KINDS[model.method]} ({model.method} normalisation) but the data is loaded "
+            f"as {_KINDS.get(method, method)} ({method} normalisation); fine-tune it on data of its kind, or choose "
+            f"{model.method} normalisation if this data is of its kind after all")
+
+
+@dataclass(frozen=True)
+class InitModel:
+    """The model a fine-tuning starts from: its description, its weights and what the new model records of it."""
+
+    info: ModelInfo
+    weights: dict[str, torch.Tensor]
+    record: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"the init model {self.record['name']}"
+
+
+def read_init(init: str | os.PathLike[str]) -> InitModel:
+    """The model file or bundled model name ``init``, its weights checked against its architecture.
+
+    Only tensors are read (safetensors), never pickles.
+    """
+    path = resolve_model(init, option="--init")
+    model = load_model(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    record = {"name": path.name.removesuffix(".safetensors"), "path": str(path), "sha256": digest.hexdigest(),
+              "bytes": path.stat().st_size, "classes": model.info.classes.names}
+    return InitModel(model.info, model.net.state_dict(), record)
+
+
+def _adopt_normalization(data: TrainingData, normalization: Normalization, name: str) -> TrainingData:
+    """``data`` scaled as the model ``name`` scales its input; each image's statistics are measured again
+    when the parameters differ from those it was loaded with."""
+    _check_kind(data.normalization.method, normalization, name)
+    if data.normalization == normalization:
+        return data
+    items = []
+    for item in data.items:
+        source = item.opener()
+        try:
+            stats = normalization.fit(sample_planes(source, item.planes))
+        finally:
+            source.close()
+        items.append(dataclasses.replace(item, stats=stats, _source=None, _pid=-1))
+    return dataclasses.replace(data, items=items, normalization=normalization)
+
+
+def _architecture(requested: dict[str, Any], data: TrainingData, start: UNetConfig | None,
+                  name: str) -> UNetConfig:
+    """The network for ``data``: the ``requested`` settings, or when continuing from a model (``start``, named
+    ``name``) its architecture, which ``requested`` may only repeat."""
+    own = {"in_channels": data.in_channels, "n_classes": len(data.classes)}
+    if start is None:
+        return UNetConfig.from_dict({**requested, **own})
+    if start.in_channels != data.in_channels:
+        raise CcdstudioError(f"{name} takes {start.in_channels} input channel(s) but the data has "
+                             f"{data.in_channels}; choose as many planes or layers as it was trained on")
+    arch = UNetConfig.from_dict({**start.to_dict(), "n_classes": len(data.classes)})
+    wanted = UNetConfig.from_dict({**arch.to_dict(), **requested, **own})
+    conflicts = [f"{key}={getattr(wanted, key)} (it has {getattr(arch, key)})"
+                 for key in requested if key not in own and getattr(wanted, key) != getattr(arch, key)]
+    if conflicts:
+        raise CcdstudioError(f"the architecture comes from {name}; drop the conflicting settings "
+                             f"{', '.join(conflicts)}")
+    return arch
+
+
+def _transfer(net: UNet, init: InitModel, classes: ClassSet) -> dict[str, list[str]]:
+    """Load ``init``'s weights into ``net``, the classifier's rows following the class names; returns the
+    classes that keep their fresh rows (new) and the init model's classes left out (dropped)."""
+    source = init.info.classes.names
+    state = net.state_dict()
+    for key, value in init.weights.items():
+        if key.startswith(HEAD):
+            for row, name in enumerate(classes.names):
+                if name in source:
+                    state[key][row] = value[source.index(name)]
+        else:
+            state[key] = value
+    net.load_state_dict(state)
+    return {"new_classes": [n for n in classes.names if n not in source],
+            "dropped_classes": [n for n in source if n not in classes.names]}
 
 
 @dataclass
@@ -255,18 +382,20 @@ def _validate(net: torch.nn.Module, loader: Any, rounds: int, loss_fn: Segmentat
 
 def train(data: TrainingData, out: str | os.PathLike[str], config: TrainConfig = TrainConfig(),
           architecture: dict[str, Any] | None = None, *, resume: bool = False,
-          cancel: CancelToken | None = None) -> Job[TrainResult]:
+          init: str | os.PathLike[str] | None = None, cancel: CancelToken | None = None) -> Job[TrainResult]:
     """Train a U-Net on ``data`` and write the best model to ``out`` (see the module docstring).
 
     ``architecture`` holds :class:`~ccdstudio.ml.unet.UNetConfig` fields other than the channels and
-    classes, which follow from the data.
+    classes, which follow from the data; when resuming or fine-tuning it defaults to (and may only repeat)
+    the checkpoint's or init model's. ``init`` is a model file or bundled model name to fine-tune.
     """
     out = Path(out)
     device = choose_device(config.device)
     layout = ddp.setup(device)
     device = ddp.local_device(device, layout)
     try:
-        result = yield from _train(data, out, config, dict(architecture or {}), resume, cancel, device, layout)
+        result = yield from _train(data, out, config, dict(architecture or {}), resume, init, cancel, device,
+                                   layout)
     except CcdstudioError as error:
         if layout.is_main and not isinstance(error, Cancelled):
             yield Progress(None, str(error), {"event": "error", "message": str(error)})
@@ -277,11 +406,29 @@ def train(data: TrainingData, out: str | os.PathLike[str], config: TrainConfig =
 
 
 def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dict[str, Any], resume: bool,
-           cancel: CancelToken | None, device: torch.device, layout: ddp.Distributed) -> Job[TrainResult]:
-    torch.manual_seed(config.seed)
+           init: str | os.PathLike[str] | None, cancel: CancelToken | None, device: torch.device,
+           layout: ddp.Distributed) -> Job[TrainResult]:
+    if resume and init is not None:
+        raise CcdstudioError(INIT_AND_RESUME)
     n_classes = len(data.classes)
-    arch = UNetConfig.from_dict({**architecture, "in_channels": data.in_channels, "n_classes": n_classes})
-    net = UNet(arch).to(device).to(memory_format=torch.channels_last)
+    start = read_init(init) if init is not None else None
+    checkpoint = _read_last(out) if resume else None
+    # The model continued from fixes the architecture and normalisation.
+    base, name = None, ""
+    if start is not None:
+        base, name = start.info, start.name
+    elif checkpoint is not None:
+        base, name = checkpoint[0], f"the checkpoint {last_checkpoint(out)}"
+    if base is not None:
+        data = _adopt_normalization(data, base.normalization, name)
+    arch = _architecture(architecture, data, base.architecture if base else None, name)
+    torch.manual_seed(config.seed)  # new classes' classifier rows are seeded like a new network
+    net = UNet(arch)
+    if start is not None:
+        init_record = {**start.record, **_transfer(net, start, data.classes)}
+    else:  # a resumed fine-tuning keeps its init record
+        init_record = checkpoint[0].training.get("init") if checkpoint else None
+    net = net.to(device).to(memory_format=torch.channels_last)
     if layout.enabled and device.type == "cuda":
         net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
     if config.class_weights is not None:
@@ -296,14 +443,15 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
     progress = {"epoch": 0, "best_val_loss": math.inf, "best_epoch": 0, "bad_epochs": 0, "history": [],
                 "best_report": {}, "best_confusion": None}
-    if resume:
-        _restore(last_checkpoint(out), net, optimizer, scheduler, scaler, progress, arch, data.classes)
+    if checkpoint:
+        _restore(checkpoint, net, optimizer, scheduler, scaler, progress, data.classes)
     model = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None) \
         if layout.enabled else net
 
     summary = data.summary()
     info = ModelInfo(arch, data.classes, data.normalization, config.tile, config.overlap,
-                     training={**summary, "config": asdict(config), "world_size": layout.world_size},
+                     training={**summary, "config": asdict(config), "world_size": layout.world_size,
+                               **({"init": init_record} if init_record else {})},
                      seed=config.seed)
     workers = config.workers if config.workers is not None else _default_workers(device, layout)
     val_windows = [data.validation[k] for k in layout.shard(len(data.validation))]
@@ -407,13 +555,20 @@ def _save_last(out: Path, net: torch.nn.Module, info: ModelInfo, optimizer: torc
     save_model(last_checkpoint(out), net, info, resume=(tensors, meta))
 
 
-def _restore(path: Path, net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any,
-             progress: dict, arch: UNetConfig, classes: ClassSet) -> None:
+def _read_last(out: Path) -> tuple[ModelInfo, dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
+    path = last_checkpoint(out)
     if not path.is_file():
         raise CcdstudioError(f"nothing to resume: no {path} (a training writes it after its first epoch)")
-    info, weights, tensors, meta = read_checkpoint(path)
-    if info.architecture != arch or info.classes.names != classes.names:
-        raise CcdstudioError(f"{path} was trained with another architecture or classes; start a new training")
+    return read_checkpoint(path)
+
+
+def _restore(checkpoint: tuple[ModelInfo, dict[str, torch.Tensor], dict[str, torch.Tensor], dict],
+             net: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any, progress: dict,
+             classes: ClassSet) -> None:
+    info, weights, tensors, meta = checkpoint
+    if info.classes.names != classes.names:
+        raise CcdstudioError(f"the checkpoint was trained for classes {info.classes.names}, not {classes.names}; "
+                             "start a new training")
     net.load_state_dict(weights)
     optimizer.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer"]))
     if scheduler is not None and meta.get("scheduler"):
