@@ -32,7 +32,8 @@ PRESETS: dict[str, list[LabelClass]] = {
         LabelClass("hot_pixel", (255, 40, 40)),
         LabelClass("cluster", (40, 200, 255)),
     ],
-    "ink": [LabelClass("background", (0, 0, 0)), LabelClass("ink", (255, 255, 255))],
+    # Ink in a colour that stands out on bright papyrus (inklabels.png itself is 0/255 whatever the colour).
+    "ink": [LabelClass("background", (0, 0, 0)), LabelClass("ink", (0, 200, 255))],
 }
 
 _PALETTE: list[Color] = [
