@@ -55,18 +55,7 @@ def test_new_project_save_and_statistics(qtbot, window, images, tmp_path, answer
 
 
 def test_switching_images_keeps_unsaved_labels_and_close_asks(qtbot, window, images, tmp_path, answers):
-    folder = tmp_path / "project"
-    project = Project.create(folder)
-    for path in images:
-        project.add_image(path)
-    project.save()
-    for dock in window.docks.values():
-        dock.hide()
-    editor = window.features["labels"]
-    editor.projects.open_project(str(folder))
-    wait_opened(qtbot, window)
-    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
-    window.viewer.fit()
+    folder, editor = open_project_of(qtbot, window, images, tmp_path)
     rectangle(editor, window, 1, ((0, 0), (1, 1)))
     editor.projects.open_image("b")
     qtbot.waitUntil(lambda: editor.session.key == "b", timeout=10000)
@@ -147,18 +136,7 @@ def test_a_merge_in_the_class_dock_is_recorded_undone_and_applied_to_saved_label
 
 
 def test_labels_kept_in_memory_follow_a_merge_made_on_another_image(qtbot, window, images, tmp_path, answers):
-    folder = tmp_path / "project"
-    project = Project.create(folder)
-    for path in images:
-        project.add_image(path)
-    project.save()
-    for dock in window.docks.values():
-        dock.hide()
-    editor = window.features["labels"]
-    editor.projects.open_project(str(folder))
-    wait_opened(qtbot, window)
-    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
-    window.viewer.fit()
+    folder, editor = open_project_of(qtbot, window, images, tmp_path)
     rectangle(editor, window, 3, ((0, 0), (1, 1)))  # cluster in a, unsaved
     editor.projects.open_image("b")
     qtbot.waitUntil(lambda: editor.session.key == "b", timeout=10000)
@@ -192,3 +170,20 @@ def test_save_project_as_continues_in_the_new_folder(qtbot, window, images, tmp_
     assert load_labels(tmp_path / "copy" / "labels" / "a.png")[0].sum() == 3 * 6 and not editor.session.dirty
     assert not (folder / "labels" / "a.png").exists()  # the original project is left as it was
     assert Project.open(tmp_path / "copy").image_path("a") == images[0]
+
+
+def open_project_of(qtbot, window, images, tmp_path):
+    """A saved project of ``images`` opened in the window, image "a" shown: (its folder, the label editor)."""
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    for path in images:
+        project.add_image(path)
+    project.save()
+    for dock in window.docks.values():
+        dock.hide()
+    editor = window.features["labels"]
+    editor.projects.open_project(str(folder))
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
+    window.viewer.fit()
+    return folder, editor

@@ -12,13 +12,7 @@ from ccdstudio.ml.modelfile import load_model, read_checkpoint, read_info
 
 def test_two_gloo_ranks_under_torchrun(toy_files, tmp_path):
     out = tmp_path / "ddp.safetensors"
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ccdstudio",
-        "train", "--data", str(toy_files[0].parent), "--epochs", "2", "--batch-size", "2", "--crop", "32",
-        "--samples-per-epoch", "8", "--model-config", "depth=2,base=4", "--device", "cpu", "--out", str(out),
-        "--json-events",
-    ]
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    command, env = _torchrun_train(toy_files, out, epochs=2)
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -34,13 +28,7 @@ def test_two_gloo_ranks_under_torchrun(toy_files, tmp_path):
 def test_sigterm_to_torchrun_stops_both_ranks_and_keeps_the_best_model(toy_files, tmp_path):
     # What the GUI's Stop does: SIGTERM to torchrun, which passes it on to each rank (in its own session).
     out = tmp_path / "ddp.safetensors"
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ccdstudio",
-        "train", "--data", str(toy_files[0].parent), "--epochs", "500", "--batch-size", "2", "--crop", "32",
-        "--samples-per-epoch", "8", "--model-config", "depth=2,base=4", "--device", "cpu", "--out", str(out),
-        "--json-events",
-    ]
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    command, env = _torchrun_train(toy_files, out, epochs=500)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                cwd=tmp_path)
     try:
@@ -63,3 +51,14 @@ def test_sigterm_to_torchrun_stops_both_ranks_and_keeps_the_best_model(toy_files
     model = load_model(out)  # the best model is whole and loads
     assert model.info.training["world_size"] == 2 and model.info.metrics["epoch"] <= epochs[-1]
     assert read_checkpoint(out.with_name("ddp.last.safetensors"))[3]["progress"]["epoch"] >= 1
+
+
+def _torchrun_train(toy_files, out, epochs: int) -> tuple[list[str], dict[str, str]]:
+    """``ccdstudio train`` on two gloo ranks: the command and its environment."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ccdstudio",
+        "train", "--data", str(toy_files[0].parent), "--epochs", str(epochs), "--batch-size", "2", "--crop", "32",
+        "--samples-per-epoch", "8", "--model-config", "depth=2,base=4", "--device", "cpu", "--out", str(out),
+        "--json-events",
+    ]
+    return command, os.environ | {"OMP_NUM_THREADS": "1"}
