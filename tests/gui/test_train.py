@@ -1,6 +1,6 @@
 """Train in the window: a tiny model trained from the panel (curves, saved model, report, Predict default),
-Stop keeps the best model, the torchrun/JSON-lines path with one process, presets, out-of-memory advice,
-closing during training, and event-loop latency while training."""
+Stop keeps the best model, the torchrun/JSON-lines path with one process, out-of-memory advice,
+closing during training, and event-loop latency while training (presets: test_train_presets.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ import sys
 import pytest
 
 from ccdstudio.gui.ml import confirm
-from ccdstudio.gui.ml.job_runner import TrainProcess
-from ccdstudio.gui.ml.training import TrainSettings, load_training_data, parse_event_line, train_command
-from ccdstudio.ml.modelfile import load_model
 from ccdstudio.gui.ml.devices import wait_warm
+from ccdstudio.gui.ml.job_runner import TrainProcess
+from ccdstudio.gui.ml.training import (
+    TrainSettings,
+    load_training_data,
+    parse_event_line,
+    train_command,
+)
+from ccdstudio.ml.modelfile import load_model
 from tests.gui.latency import LatencyProbe
 from tests.gui.ml_fixtures import CLASSES, write_frames
 
@@ -135,16 +140,6 @@ def test_torchrun_command_parses_with_the_cli(tmp_path):
     assert args.layers == (3, 5) and args.classes == "ccd" and args.model_config == "depth=4,base=8"
     assert args.data == [f"{tmp_path / 'a.fits'}:{tmp_path / 'a_labels.fits'}"]
     assert "torch.distributed.run" not in train_command(settings, [], processes=1)
-
-
-def test_presets_fill_the_form(qtbot, window):
-    form = window.features["train"].panel.form
-    form.apply_preset("Ink")
-    settings = form.settings()
-    assert settings.classes == "ink" and settings.loss == "bce+dice" and settings.layers == "16" and settings.crop == 256
-    form.apply_preset("CCD")
-    assert form.settings().classes == "ccd" and form.settings().loss == "ce+dice"
-    assert not form.processes.isEnabled() or form.processes.maximum() > 1  # only with several GPUs
 
 
 def test_out_of_memory_is_reported_with_advice(qtbot, window, data_folder, tmp_path, errors, monkeypatch):

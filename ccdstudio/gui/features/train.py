@@ -1,6 +1,8 @@
-"""Train: the Train dock, which trains a model on the project's labels, a folder of exported samples or
-simulated frames while its curves move, then shows the validation report and makes the model the Predict
-default. One process trains in a worker thread, which Pause holds between two steps; several (multi-GPU)
+"""Train: the Train dock, which trains a new model, or fine-tunes one (by default the Predict model when it
+fits the data), on the project's labels, folders of segments or exported samples, the open segment, or
+simulated frames or segments while its curves move, then shows the validation report and makes the model the
+Predict default. The form follows the open document until the user changes it: the Ink preset for a scroll
+segment, CCD otherwise. One process trains in a worker thread, which Pause holds between two steps; several (multi-GPU)
 run ``torchrun ... ccdstudio train --json-events`` as a subprocess whose JSON lines drive the same curves.
 
 ``install(window)`` returns the :class:`TrainFeature` (``window.features["train"]``).
@@ -19,17 +21,17 @@ from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui import messages
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.ml import confirm
+from ccdstudio.gui.ml.docking import model_menu
 from ccdstudio.gui.ml.job_events import Stopwatch, time_text
 from ccdstudio.gui.ml.job_runner import TrainProcess, start_job
-from ccdstudio.gui.ml.docking import model_menu
 from ccdstudio.gui.ml.train_panel import TrainPanel
 from ccdstudio.gui.ml.training import (
     OOM_ADVICE,
     TrainOutcome,
     TrainSettings,
-    evaluation_job,
     prepare_and_train,
     prepare_data,
+    process_outcome,
     train_command,
 )
 from ccdstudio.gui.workers import JobWorker
@@ -55,6 +57,7 @@ class TrainFeature:
         self.clock = Stopwatch()
         self._pausable = False
         self._following_projects = False
+        self._following_predict = False
         self.dock = window.add_dock("train", "Train", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea,
                                     tab_with="results")
         self.show_action = QAction(icon("school-outline"), "&Train a model…", window)
@@ -133,8 +136,9 @@ class TrainFeature:
             stop = self._stop
             worker = self._run(lambda cancel: prepare_and_train(settings, project, stop, cancel), "Training")
             worker.finished_with.connect(lambda outcome: self._finished(worker, outcome))
-        self.add_log(f"training {settings.model_size} model for {settings.epochs} epochs on "
-                     f"{settings.source} data, device {settings.device}; best model -> {settings.out}")
+        start = f"fine-tuning {Path(settings.init).name}" if settings.init else f"training a {settings.model_size} model"
+        self.add_log(f"{start} for {settings.epochs} epochs on {settings.source} data, device {settings.device}; "
+                     f"best model -> {settings.out}")
         return True
 
     def pause(self) -> bool:
@@ -216,8 +220,12 @@ class TrainFeature:
                                     "see the log in the Train panel.")
             return
         finished = self._finished_event or {"stopped": "stopped" if asked else "completed"}
-        worker = self._run(lambda cancel: evaluation_job(settings, specs, finished, cancel), "Validating")
-        worker.finished_with.connect(lambda outcome: self._finished(worker, outcome))
+        try:
+            outcome = process_outcome(settings.out, finished)
+        except CcdstudioError as error:
+            self._failed(None, str(error))
+            return
+        self._finished(None, outcome)
 
     def _event(self, event: dict[str, Any]) -> None:
         self.panel.curves.add_event(event)
@@ -239,7 +247,7 @@ class TrainFeature:
     def _progress(self, fraction: float | None, message: str) -> None:
         self.panel.show_progress(fraction, message, time_text(self.clock.elapsed, fraction))
 
-    def _finished(self, worker: JobWorker, outcome: TrainOutcome) -> None:
+    def _finished(self, worker: JobWorker | None, outcome: TrainOutcome) -> None:
         if worker is not self.worker:
             return
         self.outcome = outcome
@@ -263,7 +271,7 @@ class TrainFeature:
         self.add_log(f"model saved to {outcome.model}; it is now the Predict default")
         self.window.statusBar().showMessage(f"Trained {outcome.model.name}: now the Predict default", 8000)
 
-    def _failed(self, worker: JobWorker, message: str) -> None:
+    def _failed(self, worker: JobWorker | None, message: str) -> None:
         if worker is not self.worker:
             return
         self._ended(worker, "failed")
@@ -280,16 +288,39 @@ class TrainFeature:
 
     # ------------------------------------------------------------------ window
     def refresh_project(self) -> None:
-        """Offer the project's saved labels as training data (or not), and start the model's save dialog
-        in the project's ``models`` folder, else beside the shown image."""
+        """Offer the project's saved labels and the open segment's ink labels as training data (or not),
+        follow the open document's kind and the Predict model, and start the model's save dialog in the
+        project's ``models`` folder, else beside the shown image."""
         self._follow_projects()
+        self._follow_predict()
         project, document = self._project(), getattr(self.window, "document", None)
         form = self.panel.form
         form.set_project_available(bool(self.project_specs()))
+        form.follow_document(*self._document_defaults(document))
         if project is not None:
             form.set_output_folder(Path(project.folder) / "models")
         else:
             form.set_output_folder(Path(document.path).parent if document is not None else None)
+
+    @staticmethod
+    def _document_defaults(document: Any) -> tuple[str | None, Path | None]:
+        """``(preset, segment)`` for the open ``document``: Ink for a scroll segment, CCD for anything else,
+        None without one; and the segment's folder when it has ink labels to train on."""
+        if document is None:
+            return None, None
+        if document.source.format != "segment":
+            return "CCD", None
+        labelled = any(plane.role == "labels" for plane in document.source.planes)
+        return "Ink", Path(document.source.path) if labelled else None
+
+    def _follow_predict(self) -> None:
+        """Offer the Predict panel's model to start from, following its choice, once."""
+        predict = getattr(self.window, "features", {}).get("predict")
+        if predict is not None and not self._following_predict:
+            picker = predict.panel.picker
+            picker.modelChanged.connect(self.panel.form.set_predict_model)
+            self.panel.form.set_predict_model(picker.path())
+            self._following_predict = True
 
     def _labels(self) -> Any:
         return getattr(self.window, "features", {}).get("labels")

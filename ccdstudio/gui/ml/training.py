@@ -1,9 +1,15 @@
 """Training from the window (Qt-free): the Train panel's settings, its presets, preparing the data, the
-training job, the validation confusion matrix, and the ``torchrun`` command line for several GPUs.
+training job, and the ``torchrun`` command line for several GPUs.
 
 The in-process run (:func:`training_job`) and the subprocess run (:func:`train_command`, JSON lines read
 back with :func:`parse_event_line`) produce the same events (:mod:`ccdstudio.ml.train`), so one set of
-curves serves both.
+curves serves both, and both end with the ``finished`` event whose validation report and confusion matrix
+(of the best epoch) become the :class:`TrainOutcome`.
+
+The presets are the desk-sized versions of the recipes in :mod:`ccdstudio.ml.presets` (imported only when
+used: it loads torch). Simulated training data is made by those recipes' simulators into the shared cache
+(:func:`ccdstudio.paths.cache_dir`), so the window and ``ccdstudio train --preset ccd-default|ink-default``
+reuse each other's frames and segments.
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ from ccdstudio.errors import Cancelled, CcdstudioError
 from ccdstudio.jobs import CancelToken, Job, Progress, check
 from ccdstudio.ml.data import DataSpec
 
-SOURCES = ("project", "folder", "simulator")
+SIMULATORS = {"simulator": "ccd-default", "segment-simulator": "ink-default"}
+"""Simulated training data: source -> the :mod:`ccdstudio.ml.presets` recipe whose simulator makes it."""
+SOURCES = ("project", "folder", "open-segment", *SIMULATORS)
 MODEL_SIZES: dict[str, dict[str, Any]] = {
     "tiny": {"depth": 2, "base": 8},
-    "small": {"depth": 4, "base": 8},
+    "compact": {"depth": 3, "base": 8},  # the ink-default recipe's
+    "small": {"depth": 4, "base": 8},  # the ccd-default recipe's (the bundled CCD model)
     "medium": {"depth": 4, "base": 16},
     "large": {"depth": 4, "base": 32},
 }
@@ -36,15 +45,21 @@ OOM_ADVICE = "Lower the batch size or the crop size (or train on the CPU), and s
 class TrainSettings:
     """Everything the Train panel sets.
 
+    ``source`` is one of :data:`SOURCES`: the project's saved labels, ``folders``, the ``segment`` open in the
+    window (its ink labels), or simulated CCD frames or segments (``simulate_count`` of ``simulate_size``
+    pixels square, drawn with the recipe's own seed so that the cache is shared with the command line).
     ``classes`` is a preset (``ccd``, ``ink``), comma-separated names, or empty for the labels' own;
     ``remap`` merges classes first (``"muon:cluster,electron:cluster"``); ``layers`` is empty (one plane per
-    image), a range ``"24-39"``, or a count ``"16"`` centred on each segment's surface.
+    image), a range ``"24-39"``, or a count ``"16"`` centred on each segment's surface. ``init`` is a model
+    file to fine-tune (its architecture replaces ``model_size``), or empty for a new network.
     """
 
     source: str = "simulator"
     folders: tuple[str, ...] = ()
+    segment: str = ""
     simulate_count: int = 4
-    simulate_size: int = 512
+    # ccd-default simulates 1024 px frames: smaller ones are often glowing from edge to edge
+    simulate_size: int = 1024
     classes: str = "ccd"
     remap: str = ""
     layers: str = ""
@@ -57,10 +72,11 @@ class TrainSettings:
     loss: str = "ce+dice"
     device: str = "auto"
     seed: int = 0
+    init: str = ""
     processes: int = 1
     out: str = ""
     work: str = ""
-    """Folder for simulated frames and remapped labels (default: beside ``out``)."""
+    """Folder for remapped labels (default: beside ``out``)."""
     samples_per_epoch: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -81,15 +97,22 @@ class TrainSettings:
             raise CcdstudioError("choose where the model is saved (Save model as)")
         if self.source == "folder" and not self.folders:
             raise CcdstudioError("choose a folder of labelled images, tiles or crops")
+        if self.source == "open-segment" and not self.segment:
+            raise CcdstudioError("open a scroll segment with ink labels first, or choose other training data")
+        if self.init and not Path(self.init).is_file():
+            raise CcdstudioError(f"the model to start from is gone: {self.init}")
 
 
 PRESETS: dict[str, TrainSettings] = {
-    # The bundled model's recipe (ccdstudio.ml.presets "ccd-default"), shortened for a session at the desk.
-    "CCD": TrainSettings(classes="ccd", layers="", model_size="small", epochs=10, batch_size=8, crop=128, lr=3e-3,
-                         val_split=0.1, loss="ce+dice"),
-    # Ink: 16 layers around the papyrus surface as channels, two classes, BCE + Dice.
-    "Ink": TrainSettings(source="folder", classes="ink", layers="16", model_size="medium", epochs=30, batch_size=8,
-                         crop=256, lr=1e-3, val_split=0.1, loss="bce+dice"),
+    # ccd-default (the bundled model's recipe: model, crop, learning rate, loss), shortened for a session at
+    # the desk: 4 frames and 10 epochs instead of 40 and 48.
+    "CCD": TrainSettings(source="simulator", classes="ccd", layers="", model_size="small", epochs=10, batch_size=8,
+                         crop=128, lr=3e-3, val_split=0.1, loss="ce+dice"),
+    # ink-default as it is (a few CPU-minutes): 16 layers around the papyrus surface as channels, two
+    # classes, BCE + Dice, on the recipe's three simulated segments unless the user's own are chosen.
+    "Ink": TrainSettings(source="segment-simulator", simulate_count=3, simulate_size=768, classes="ink", layers="16",
+                         model_size="compact", epochs=10, batch_size=8, crop=128, lr=3e-3, val_split=0.1,
+                         loss="bce+dice"),
 }
 
 
@@ -120,8 +143,8 @@ class TrainOutcome:
 
 def prepare_data(settings: TrainSettings, project: list[DataSpec] | None = None,
                  cancel: CancelToken | None = None) -> Job[list[DataSpec]]:
-    """The training images of ``settings`` (a job): the project's, a folder's, or freshly simulated ones,
-    with ``settings.remap`` applied to copies of their labels."""
+    """The training images of ``settings`` (a job): the project's, the folders', the open segment, or
+    simulated ones, with ``settings.remap`` applied to copies of their labels."""
     from ccdstudio.ml.data import find_pairs
 
     if settings.source == "project":
@@ -131,6 +154,8 @@ def prepare_data(settings: TrainSettings, project: list[DataSpec] | None = None,
                                  "or choose a folder or the simulator")
     elif settings.source == "folder":
         specs = find_pairs(list(settings.folders))
+    elif settings.source == "open-segment":
+        specs = find_pairs([settings.segment])
     else:
         specs = yield from _simulated(settings, cancel)
     if settings.remap.strip():
@@ -138,22 +163,23 @@ def prepare_data(settings: TrainSettings, project: list[DataSpec] | None = None,
     return specs
 
 
+def simulation_recipe(settings: TrainSettings) -> Any:
+    """The :class:`ccdstudio.ml.presets.Preset` whose simulator makes ``settings``' data: its recipe with the
+    panel's count and size (the recipe's seed and noise are kept, so equal sets share one cache folder)."""
+    from ccdstudio.ml.presets import get_preset
+
+    recipe = get_preset(SIMULATORS[settings.source])
+    size = settings.simulate_size
+    return replace(recipe, data=tuple(replace(part, count=settings.simulate_count, shape=(size, size))
+                                      for part in recipe.data))
+
+
 def _simulated(settings: TrainSettings, cancel: CancelToken | None) -> Job[list[DataSpec]]:
     from ccdstudio.ml.data import find_pairs
-    from ccdstudio.simulate.ccd_files import frame_paths, simulate_frames
+    from ccdstudio.ml.presets import prepare_data as simulate
 
-    size, count = settings.simulate_size, settings.simulate_count
-    folder = settings.work_dir() / f"simulated-{count}x{size}-seed{settings.seed}"
-    if not all(p.is_file() for i in range(count) for p in frame_paths(folder, i)[:2]):
-        folder.mkdir(parents=True, exist_ok=True)
-        job = simulate_frames(folder, count, (size, size), seed=settings.seed, cancel=cancel)
-        while True:
-            try:
-                event = next(job)
-            except StopIteration:
-                break
-            yield Progress(None, f"simulating training frames: {event.message}")
-    return find_pairs([folder])
+    paths = yield from simulate(simulation_recipe(settings), cancel=cancel)
+    return find_pairs(paths)
 
 
 def _remapped(specs: list[DataSpec], text: str, folder: Path, cancel: CancelToken | None) -> Job[list[DataSpec]]:
@@ -191,15 +217,53 @@ def _layer_choice(settings: TrainSettings) -> tuple[Any, bool]:
     raise CcdstudioError(f"layers: expected a range like 24-39 or a count like 16, got {text!r}")
 
 
+def data_channels(settings: TrainSettings) -> int:
+    """The input channels ``settings`` give a network: one plane, or the layers of the range or window."""
+    layers, centred = _layer_choice(settings)
+    if layers is None:
+        return 1
+    return layers.count if centred else layers[1] - layers[0] + 1
+
+
+def data_classes(settings: TrainSettings) -> list[str] | None:
+    """The class names ``settings`` train, or None where the labels decide (no classes given, or a remap)."""
+    from ccdstudio.cli.train import parse_classes
+
+    if settings.remap.strip() or not settings.classes.strip():
+        return None
+    return parse_classes(settings.classes.strip()).names
+
+
+def init_fits(model: str | os.PathLike[str], settings: TrainSettings) -> bool:
+    """Whether training with ``settings`` can start from ``model``: its input channels are the data's and
+    its classes those trained (when ``settings`` name them). An unreadable model does not fit."""
+    from ccdstudio.ml.modelfile import read_info
+
+    try:
+        info = read_info(model)
+        classes = data_classes(settings)
+        return info.in_channels == data_channels(settings) and (classes is None or info.classes.names == classes)
+    except (CcdstudioError, OSError):
+        return False
+
+
 def load_training_data(settings: TrainSettings, specs: list[DataSpec]) -> Any:
-    """:class:`ccdstudio.ml.train.TrainingData` for ``specs`` with the panel's classes, layers and split."""
+    """:class:`ccdstudio.ml.train.TrainingData` for ``specs`` with the panel's classes, layers and split;
+    scaled as the ``init`` model scales its input when fine-tuning."""
     from ccdstudio.cli.train import parse_classes
     from ccdstudio.ml.segment_train import load_segment_data
-    from ccdstudio.ml.train import load_data
+    from ccdstudio.ml.train import choose_normalization, load_data
 
     classes = parse_classes(settings.classes.strip()) if not settings.remap.strip() else None
     layers, centred = _layer_choice(settings)
-    options = {"classes": classes, "crop": settings.crop, "val_split": settings.val_split, "seed": settings.seed}
+    normalization: Any = "auto"
+    if settings.init:
+        from ccdstudio.ml.modelfile import read_info
+
+        normalization = choose_normalization(specs, "auto", read_info(settings.init).normalization,
+                                             f"the model {Path(settings.init).name}")
+    options = {"classes": classes, "normalization": normalization, "crop": settings.crop,
+               "val_split": settings.val_split, "seed": settings.seed}
     if centred:
         return load_segment_data(specs, layers, **options)
     return load_data(specs, layers=layers, **options)
@@ -220,7 +284,7 @@ def train_config(settings: TrainSettings) -> Any:
 def training_job(settings: TrainSettings, specs: list[DataSpec], stop: CancelToken,
                  cancel: CancelToken | None = None) -> Job[TrainOutcome]:
     """Train in this process (a job). ``stop`` ends the training and keeps the best model, whose validation
-    report is still computed; ``cancel`` aborts everything (closing the window)."""
+    report is kept; ``cancel`` aborts everything (closing the window)."""
     from ccdstudio.gui.ml.job_events import leave_a_core_for_the_window
     from ccdstudio.ml.train import train
 
@@ -231,7 +295,8 @@ def training_job(settings: TrainSettings, specs: list[DataSpec], stop: CancelTok
     check(cancel)
     finished: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
-    job = train(data, settings.out, train_config(settings), MODEL_SIZES[settings.model_size], cancel=stop)
+    architecture = None if settings.init else MODEL_SIZES[settings.model_size]  # fine-tuning keeps the model's
+    job = train(data, settings.out, train_config(settings), architecture, init=settings.init or None, cancel=stop)
     try:
         while True:
             check(cancel)
@@ -246,62 +311,30 @@ def training_job(settings: TrainSettings, specs: list[DataSpec], stop: CancelTok
             yield event
     except Cancelled:
         check(cancel)  # the window is closing: no report
-    outcome = yield from evaluate(settings.out, data, {**finished, "history": history}, settings.device, cancel)
-    return outcome
+    return outcome(settings.out, {**finished, "history": history}, data.classes.names)
 
 
-def evaluation_job(settings: TrainSettings, specs: list[DataSpec], finished: dict[str, Any],
-                   cancel: CancelToken | None = None) -> Job[TrainOutcome]:
-    """The outcome of a training run in another process: read the data again and evaluate its best model."""
-    yield Progress(None, "reading the validation data")
-    data = load_training_data(settings, specs)
-    outcome = yield from evaluate(settings.out, data, finished, settings.device, cancel)
-    return outcome
-
-
-def evaluate(model_path: str | os.PathLike[str], data: Any, finished: dict[str, Any], device: str,
-             cancel: CancelToken | None = None) -> Job[TrainOutcome]:
-    """The :class:`TrainOutcome` of a run whose best model is ``model_path`` (if it was written)."""
-    from ccdstudio.ml.metrics import classification_report
-
+def outcome(model_path: str | os.PathLike[str], finished: dict[str, Any], names: list[str]) -> TrainOutcome:
+    """The :class:`TrainOutcome` of a run whose best model is ``model_path`` (if it was written), from its
+    ``finished`` event (a dict, or JSON read back from a subprocess) with the run's ``history`` added."""
     path = Path(model_path)
-    names = data.classes.names
     stopped = str(finished.get("stopped", "stopped"))
     history = [dict(e) for e in finished.get("history", [])]
     if not path.is_file():
         return TrainOutcome(None, stopped, 0, float("nan"), names, {}, None, history)
-    confusion = yield from validation_confusion(path, data, device, cancel)
-    report = classification_report(confusion, names) if confusion is not None else dict(finished.get("report", {}))
+    confusion = finished.get("confusion")
     return TrainOutcome(path, stopped, int(finished.get("best_epoch", 0)),
-                        float(finished.get("best_val_loss", float("nan"))), names, report, confusion, history)
+                        float(finished.get("best_val_loss", float("nan"))), names, dict(finished.get("report") or {}),
+                        np.asarray(confusion, np.int64) if confusion is not None else None, history)
 
 
-def validation_confusion(model_path: Path, data: Any, device: str = "auto",
-                         cancel: CancelToken | None = None) -> Job[np.ndarray | None]:
-    """The best model's confusion matrix (rows true, columns predicted) over the validation windows."""
-    import torch
+def process_outcome(model_path: str | os.PathLike[str], finished: dict[str, Any]) -> TrainOutcome:
+    """:func:`outcome` of a run in another process, the class names read from the model it wrote."""
+    from ccdstudio.ml.modelfile import read_info
 
-    from ccdstudio.ml.data import CropDataset
-    from ccdstudio.ml.device import choose_device
-    from ccdstudio.ml.losses import IGNORE
-    from ccdstudio.ml.modelfile import load_model
-
-    if not data.validation:
-        return None
-    model = load_model(model_path, choose_device(device))
-    n = len(data.classes)
-    crop = max(max(w[0].stop - w[0].start, w[1].stop - w[1].start) for _, w in data.validation)
-    dataset = CropDataset(data.items, data.validation, crop, data.normalization)
-    confusion = np.zeros(n * n, np.int64)
-    with torch.inference_mode():
-        for k in range(len(dataset)):
-            check(cancel)
-            x, y = dataset[k]
-            predicted = model.net(x[None].to(model.device)).argmax(1)[0].cpu()
-            valid = y != IGNORE
-            confusion += np.bincount((y[valid] * n + predicted[valid]).numpy(), minlength=n * n)
-            yield Progress((k + 1) / len(dataset), f"validating the best model {k + 1}/{len(dataset)}")
-    return confusion.reshape(n, n)
+    path = Path(model_path)
+    names = read_info(path).classes.names if path.is_file() else []
+    return outcome(path, finished, names)
 
 
 # ---------------------------------------------------------------------------------------------- torchrun
@@ -327,8 +360,11 @@ def train_command(settings: TrainSettings, specs: list[DataSpec], processes: int
         command += ["--window", str(layers.count)]
     elif layers is not None:
         command += ["--layers", f"{layers[0]}-{layers[1]}"]
-    arch = ",".join(f"{k}={v}" for k, v in MODEL_SIZES[settings.model_size].items())
-    command += ["--model-config", arch, "--epochs", str(settings.epochs), "--batch-size", str(settings.batch_size),
+    if settings.init:  # the architecture is the init model's
+        command += ["--init", settings.init]
+    else:
+        command += ["--model-config", ",".join(f"{k}={v}" for k, v in MODEL_SIZES[settings.model_size].items())]
+    command += ["--epochs", str(settings.epochs), "--batch-size", str(settings.batch_size),
                 "--crop", str(settings.crop), "--lr", repr(settings.lr), "--val-split", repr(settings.val_split),
                 "--loss", settings.loss, "--device", settings.device, "--seed", str(settings.seed)]
     if settings.samples_per_epoch:
