@@ -52,6 +52,8 @@ DOCK_GROUPS = (
     ("segment", "project"),
 )
 """Docks shown as tabs of one stack, by key; the first of each stack is in front."""
+BOTTOM_DOCK_HEIGHT = 190
+"""Pixels the bottom stack (results table, Train) gets by default: the viewer keeps the rest."""
 
 
 class MainWindow(QMainWindow):
@@ -124,7 +126,7 @@ class MainWindow(QMainWindow):
         right = [self.docks[key] for key in ("display", "pixels") if key in self.docks]
         self.resizeDocks(right, [420, 260][: len(right)], Qt.Orientation.Vertical)
         if "results" in self.docks:
-            self.resizeDocks([self.docks["results"]], [190], Qt.Orientation.Vertical)
+            self.resizeDocks([self.docks["results"]], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
         if "display" in self.docks:
             self.resizeDocks([self.docks["display"]], [520], Qt.Orientation.Horizontal)
 
@@ -136,7 +138,9 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(widget)
+        scroll.setMinimumWidth(widget.minimumSizeHint().width() + 16)  # room for the vertical scroll bar
         dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         return dock

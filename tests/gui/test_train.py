@@ -201,3 +201,12 @@ def test_the_projects_saved_labels_are_offered_as_training_data(qtbot, window, t
     form = feature.panel.form
     assert form.source.model().item(form.source.findData("project")).isEnabled()
     assert form.settings().source == "project"
+
+
+def test_closing_the_train_dock_gives_the_viewer_its_room_back(qtbot, window):
+    window.resize(1400, 900)
+    feature, results = window.features["train"], window.docks["results"]
+    feature.show()
+    qtbot.waitUntil(lambda: feature.dock.height() >= 0.35 * window.height(), timeout=5000)
+    feature.dock.toggleViewAction().trigger()  # the dock's close button
+    qtbot.waitUntil(lambda: results.isVisible() and results.height() < 0.3 * window.height(), timeout=5000)

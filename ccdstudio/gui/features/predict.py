@@ -20,7 +20,7 @@ from ccdstudio.gui.icons import icon
 from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.job_events import time_text
 from ccdstudio.gui.ml.job_runner import start_job
-from ccdstudio.gui.ml.docking import model_menu, scrolled
+from ccdstudio.gui.ml.docking import model_menu
 from ccdstudio.gui.ml.model_picker import default_model
 from ccdstudio.gui.ml.predict_panel import PredictPanel
 from ccdstudio.gui.ml.prediction import OOM_ADVICE, PredictionResult, predict_image, save_prediction
@@ -47,7 +47,7 @@ class PredictFeature:
 
         # tabbed into the right-hand column, so the image keeps the width
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.dock = window.add_dock("predict", "Predict", scrolled(self.panel), right, tab_with="ccd")
+        self.dock = window.add_dock("predict", "Predict", self.panel, right, tab_with="ccd")
         window.add_dock("prediction", "Prediction results", self.results, right, tab_with="pixels")
         self.predict_action = self._action("&Predict", self.predict, "brain", "Ctrl+R")
         self.predict_action.setToolTip("Segment the shown image with the chosen model (Ctrl+R)")

@@ -72,6 +72,7 @@ class TrainFeature:
         # reached once every feature is installed
         window.documentChanged.connect(lambda *_: self.refresh_project())
         self.dock.visibilityChanged.connect(lambda visible: self.refresh_project() if visible else None)
+        self.dock.toggleViewAction().toggled.connect(lambda shown: None if shown else self._give_room_back())
         QTimer.singleShot(0, self.panel, self.refresh_project)
         window.close_guards.append(self._may_close)
 
@@ -88,6 +89,15 @@ class TrainFeature:
         wanted = int(self.window.height() * SHOWN_HEIGHT)
         if not self.dock.isFloating() and self.dock.height() < wanted:
             self.window.resizeDocks([self.dock], [wanted], Qt.Orientation.Vertical)
+
+    def _give_room_back(self) -> None:
+        """Closed: the bottom stack shrinks back to its strip, so the viewer regains what :meth:`show` took."""
+        from ccdstudio.gui.main_window import BOTTOM_DOCK_HEIGHT  # (the window module imports the features)
+
+        others = [d for d in self.window.docks.values() if d is not self.dock and d.isVisible()
+                  and self.window.dockWidgetArea(d) == self.window.dockWidgetArea(self.dock)]
+        if others:
+            self.window.resizeDocks(others[:1], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
 
     def project_specs(self) -> list[DataSpec]:
         """The project's images whose labels are saved (the labels feature's ``project``, if any)."""
