@@ -2,8 +2,10 @@
 
 A brush segment must cost what its dirty rectangle costs, so it is timed against what touching the whole map
 would cost (a full copy for undo, a full colour-table redraw). A bucket fill is timed against the previous
-method (scikit-image's flood over the whole map, then the same edit). Autosave is timed against a plain
-``np.save``.
+method (scikit-image's flood over the whole map, then the same edit). A fill of the whole map is computed in
+a worker thread; what the UI thread still does (write the region, update the class counts) is timed against
+the previous synchronous fill, and its undo record against an :class:`Edit` of the map. Autosave is timed
+against a plain ``np.save``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import numpy as np
 
 from ccdstudio.bench import Figure, best_time
 from ccdstudio.labels.classes import ClassSet
-from ccdstudio.labels.edits import History
-from ccdstudio.labels.paint import fill, paint_mask, stroke_segment
+from ccdstudio.labels.edits import Edit, History
+from ccdstudio.labels.paint import fill, flood_region, paint_mask, stroke_segment
 
 GROUP = "labels"
 
@@ -69,10 +71,47 @@ def _fill_figures(labels: np.ndarray, size_note: str) -> Iterator[Figure]:
                      note=f"{size_note}; region + edit")
 
 
+def _previous_sync_fill(labels: np.ndarray, seed: tuple[int, int], value: int) -> Edit:
+    """The previous fill on the UI thread: flood, an :class:`Edit` of the region's box, apply, recount."""
+    y0, x0, region = flood_region(labels, seed)
+    edit = paint_mask(labels, y0, x0, region, value, label="fill")
+    assert edit is not None
+    labels[edit.window] = edit.new
+    np.bincount(edit.new.ravel(), minlength=256) - np.bincount(edit.old.ravel(), minlength=256)
+    return edit
+
+
+def _whole_map_fill_figures(labels: np.ndarray, size_note: str) -> Iterator[Figure]:
+    labels = labels.copy()
+    counts = np.zeros(256, np.int64)
+    edit = fill(labels, (0, 0), 2)  # computed in the worker thread in the GUI
+    assert edit is not None
+
+    def ui_thread() -> None:
+        """What the UI thread does for the fill, then for its undo: write the pixels, update the counts."""
+        edit.apply(labels)
+        np.add(counts, edit.count_change(), out=counts)
+        edit.revert(labels)
+        np.subtract(counts, edit.count_change(), out=counts)
+
+    previous_edits: list[Edit] = []
+
+    def previous() -> None:
+        previous_edits.append(_previous_sync_fill(labels, (0, 0), 2))
+        labels[previous_edits[-1].window] = previous_edits[-1].old  # its undo
+
+    ours, before = best_time(ui_thread, repeat=3), best_time(previous, repeat=2)
+    yield Figure(GROUP, "whole-map fill, UI thread (fill + undo)", ours * 1e3, "ms", before * 1e3,
+                 "synchronous fill (previous)", note=f"{size_note}; flood + record in a worker thread")
+    yield Figure(GROUP, "whole-map fill, undo record", edit.nbytes / 2**20, "MB",
+                 previous_edits[-1].nbytes / 2**20, "Edit of the box (previous)", note=size_note)
+
+
 def run(quick: bool) -> Iterator[Figure]:
     labels = _map(quick)
     size_note = f"{labels.shape[1]} x {labels.shape[0]} map"
     yield from _fill_figures(labels, size_note)
+    yield from _whole_map_fill_figures(labels, size_note)
     segments = 50 if quick else 200
     for brush in (10, 50):
         per_segment = min(_stroke_time(labels, segments, brush) for _ in range(3))

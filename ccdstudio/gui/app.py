@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
 from ccdstudio import __version__
+from ccdstudio.gui.gc_timer import UiThreadCollector, collect_in_the_ui_thread
 from ccdstudio.gui.main_window import MainWindow
 from ccdstudio.gui.settings import APPLICATION, ORGANISATION
 
@@ -15,6 +16,7 @@ from ccdstudio.gui.settings import APPLICATION, ORGANISATION
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (the existing one if any), named so QSettings finds the right store."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    collect_in_the_ui_thread()
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
@@ -26,6 +28,7 @@ def create_window(files: list[str]) -> MainWindow:
     """A shown main window that starts opening ``files`` (the building block tests use instead of exec)."""
     window = MainWindow()
     window.show()
+    UiThreadCollector.freeze()  # what starting made lives as long as the window
     window.open_paths(files)
     return window
 

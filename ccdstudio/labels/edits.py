@@ -1,7 +1,8 @@
 """Undoable edits of a label map that store only the rectangle they change, and their history.
 
 An :class:`Edit` holds the old and new values of one rectangle, so painting on a 10000 x 8000 map costs
-memory in proportion to the brush, not the map. A brush stroke is many segment edits gathered into one
+memory in proportion to the brush, not the map. A fill, whose rectangle can be the whole map, is a
+:class:`RegionEdit`: a packed bitmap of the region and its old class, an eighth of a byte per pixel. A brush stroke is many segment edits gathered into one
 :class:`EditGroup`, so it is one undo step. :class:`History` keeps undo and redo stacks bounded by bytes
 and by count, and knows whether the labels differ from what was last saved.
 
@@ -20,6 +21,29 @@ from ccdstudio.errors import CcdstudioError
 
 Box = tuple[int, int, int, int]
 """``(y0, x0, y1, x1)``, end-exclusive."""
+
+_EXACT_COUNT = 2**24
+"""Most values OpenCV's histogram counts in one call: its float32 counts are exact up to here."""
+
+
+def class_histogram(values: np.ndarray) -> np.ndarray:
+    """Pixels per value (256 ``int64`` counts) of a uint8 array.
+
+    OpenCV's histogram is ~50x faster than ``np.bincount``, which widens every byte to 64 bits first (2 s
+    and 800 MB for a 100-megapixel map).
+    """
+    import cv2
+
+    flat = np.ascontiguousarray(values, np.uint8).reshape(-1)
+    counts = np.zeros(256, np.int64)
+    for start in range(0, flat.size, _EXACT_COUNT):
+        chunk = flat[start: start + _EXACT_COUNT]
+        counts += cv2.calcHist([chunk], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return counts
+
+
+def _window(y0: int, x0: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    return slice(y0, y0 + shape[0]), slice(x0, x0 + shape[1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,12 +78,15 @@ class Edit:
 
     @property
     def window(self) -> tuple[slice, slice]:
-        y0, x0, y1, x1 = self.box
-        return slice(y0, y1), slice(x0, x1)
+        return _window(self.y0, self.x0, self.old.shape)
 
     @property
     def nbytes(self) -> int:
         return self.old.nbytes + self.new.nbytes
+
+    def count_change(self) -> np.ndarray:
+        """Pixels each class gains (256 counts, negative for a loss) when the edit is applied."""
+        return class_histogram(self.new) - class_histogram(self.old)
 
     def apply(self, labels: np.ndarray) -> None:
         """Write ``new`` into ``labels`` (in place)."""
@@ -68,6 +95,72 @@ class Edit:
     def revert(self, labels: np.ndarray) -> None:
         """Write ``old`` back into ``labels`` (in place)."""
         labels[self.window] = self.old
+
+
+@dataclass(frozen=True, eq=False)
+class RegionEdit:
+    """Pixels of one region set to class ``value`` (a fill), stored small.
+
+    The region is a bitmap of its ``shape``-sized box at ``(y0, x0)`` packed 8 pixels a byte; ``old`` holds
+    the region's previous values, as a single class (a 0-d array) when they were all one, which a fill of
+    labels always is, else one byte per region pixel in row-major order. A whole 100-megapixel map
+    filled holds 12.5 MB, where an :class:`Edit` of its box would hold 200 MB. Build it with :meth:`of`.
+    """
+
+    y0: int
+    x0: int
+    shape: tuple[int, int]
+    bits: np.ndarray
+    old: np.ndarray
+    value: int
+    gained: np.ndarray
+    """Pixels each class gains when the edit is applied (256 counts), worked out when it is built."""
+    label: str = "edit"
+
+    @classmethod
+    def of(cls, labels: np.ndarray, y0: int, x0: int, region: np.ndarray, value: int,
+           label: str = "edit") -> RegionEdit:
+        """The edit setting ``value`` where ``region`` (a boolean box at ``(y0, x0)``) is true, from ``labels``
+        as they are (not yet applied)."""
+        old = labels[_window(y0, x0, region.shape)][region]
+        gained = np.zeros(256, np.int64)
+        if old.size and old.min() == old.max():
+            old = old[:1].reshape(())
+            gained[old] -= region.sum(dtype=np.int64)
+        else:
+            gained -= class_histogram(old)
+        gained[value] += region.sum(dtype=np.int64)
+        return cls(y0, x0, region.shape, np.packbits(region, axis=None), old, int(value), gained, label)
+
+    @property
+    def box(self) -> Box:
+        return self.y0, self.x0, self.y0 + self.shape[0], self.x0 + self.shape[1]
+
+    @property
+    def window(self) -> tuple[slice, slice]:
+        return _window(self.y0, self.x0, self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.bits.nbytes + self.old.nbytes
+
+    def region(self) -> np.ndarray:
+        """The region as a boolean array of the box's shape (unpacked on demand)."""
+        return np.unpackbits(self.bits, count=self.shape[0] * self.shape[1]).view(bool).reshape(self.shape)
+
+    def apply(self, labels: np.ndarray) -> None:
+        np.copyto(labels[self.window], np.asarray(self.value, labels.dtype), where=self.region())
+
+    def revert(self, labels: np.ndarray) -> None:
+        box = labels[self.window]
+        if self.old.ndim == 0:
+            np.copyto(box, self.old, where=self.region())
+        else:
+            box[self.region()] = self.old
+
+    def count_change(self) -> np.ndarray:
+        """Pixels each class gains (256 counts, negative for a loss) when the edit is applied."""
+        return self.gained
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +188,7 @@ class EditGroup:
             edit.revert(labels)
 
 
-Step = Edit | EditGroup
+Step = Edit | RegionEdit | EditGroup
 
 
 def union_box(boxes: Iterable[Box]) -> Box:

@@ -1,5 +1,6 @@
 """Painting tools on a label map, without Qt: each returns the :class:`~ccdstudio.labels.edits.Edit` it
-would make (or None when nothing would change) and leaves the labels untouched; ``History.do`` applies it.
+would make (a :class:`~ccdstudio.labels.edits.RegionEdit` for the fills; None when nothing would change)
+and leaves the labels untouched; ``History.do`` applies it.
 
 Every tool works inside the bounding rectangle of what it paints, so a brush segment on a 10000 x 8000 map
 costs as much as on a small one.
@@ -29,7 +30,7 @@ from typing import Literal
 import numpy as np
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.labels.edits import Edit
+from ccdstudio.labels.edits import Edit, RegionEdit
 
 Mode = Literal["all", "background", "preserve"]
 Shape = Literal["round", "square"]
@@ -41,8 +42,22 @@ def paint_mask(labels: np.ndarray, y0: int, x0: int, mask: np.ndarray, value: in
                selected: int | None = None, label: str = "paint") -> Edit | None:
     """The edit that sets ``value`` where ``mask`` (placed at ``(y0, x0)``, clipped to ``labels``) is true.
 
-    Every tool ends here; ``mode`` and ``selected`` are described in the module docstring.
+    Every tool but the fills ends here; ``mode`` and ``selected`` are described in the module docstring.
     """
+    found = _changes(labels, y0, x0, mask, value, mode, selected)
+    if found is None:
+        return None
+    top, left, changed = found
+    before = labels[top: top + changed.shape[0], left: left + changed.shape[1]].copy()
+    after = before.copy()
+    after[changed] = value
+    return Edit(top, left, before, after, label)
+
+
+def _changes(labels: np.ndarray, y0: int, x0: int, mask: np.ndarray, value: int, mode: Mode,
+             selected: int | None) -> tuple[int, int, np.ndarray] | None:
+    """The pixels a tool painting ``mask`` would change, ``(y0, x0, changed)`` cropped to their bounding
+    box (a fill's box can be the whole map), or None when none would."""
     if mode not in MODES:
         raise CcdstudioError(f"unknown paint mode {mode!r}; choose from {', '.join(MODES)}")
     if not 0 <= int(value) <= 255:
@@ -60,16 +75,18 @@ def paint_mask(labels: np.ndarray, y0: int, x0: int, mask: np.ndarray, value: in
     elif mode == "preserve":
         keep = 0 if selected is None else selected
         changed &= (old == 0) | (old == keep)
-    # The edit keeps only the box of the pixels that change (a fill's box can be the whole map).
     rows = np.flatnonzero(changed.any(axis=1))
     if rows.size == 0:
         return None
     cols = np.flatnonzero(changed[rows[0]: rows[-1] + 1].any(axis=0))
     window = np.s_[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
-    before = old[window].copy()
-    after = before.copy()
-    after[changed[window]] = value
-    return Edit(top + int(rows[0]), left + int(cols[0]), before, after, label)
+    return top + int(rows[0]), left + int(cols[0]), changed[window]
+
+
+def _fill_edit(labels: np.ndarray, y0: int, x0: int, region: np.ndarray, value: int, mode: Mode,
+               selected: int | None, label: str) -> RegionEdit | None:
+    found = _changes(labels, y0, x0, region, value, mode, selected)
+    return None if found is None else RegionEdit.of(labels, *found, value, label)
 
 
 def _offset(size: float) -> float:
@@ -268,14 +285,14 @@ def flood_region(data: np.ndarray, seed: tuple[int, int], connectivity: int = 4,
 
 
 def fill(labels: np.ndarray, point: Point, value: int, connectivity: int = 4, mode: Mode = "all",
-         selected: int | None = None) -> Edit | None:
+         selected: int | None = None) -> RegionEdit | None:
     """Bucket fill: the region of the class under ``point``, ``connectivity`` 4 or 8, becomes ``value``."""
     y0, x0, region = flood_region(labels, _seed(labels, point), connectivity)
-    return paint_mask(labels, y0, x0, region, value, mode, selected, "fill")
+    return _fill_edit(labels, y0, x0, region, value, mode, selected, "fill")
 
 
 def fill_similar(labels: np.ndarray, image: np.ndarray, point: Point, value: int, tolerance: float,
-                 connectivity: int = 4, mode: Mode = "all", selected: int | None = None) -> Edit | None:
+                 connectivity: int = 4, mode: Mode = "all", selected: int | None = None) -> RegionEdit | None:
     """Magic wand: paint the region connected to ``point`` whose image values lie within ``tolerance`` of
     the value at ``point`` (``image`` is aligned with ``labels``; compared as float32)."""
     if image.shape[:2] != labels.shape:
@@ -286,4 +303,4 @@ def fill_similar(labels: np.ndarray, image: np.ndarray, point: Point, value: int
     if tolerance < 0:
         raise CcdstudioError(f"the fill tolerance must not be negative, got {tolerance}")
     y0, x0, region = flood_region(image, seed, connectivity, tolerance)
-    return paint_mask(labels, y0, x0, region, value, mode, selected, "fill similar")
+    return _fill_edit(labels, y0, x0, region, value, mode, selected, "fill similar")

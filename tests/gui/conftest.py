@@ -103,3 +103,38 @@ def errors(monkeypatch):
     shown = []
     monkeypatch.setattr(messages, "show_error", lambda parent, title, message: shown.append((title, message)))
     return shown
+
+
+@pytest.fixture
+def no_questions(monkeypatch):
+    """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
+    from ccdstudio.gui.ml import confirm
+
+    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    """A folder of three small simulated frames with their labels, to train on."""
+    from tests.gui.ml_fixtures import write_frames
+
+    return write_frames(tmp_path / "data", 3, seed=1)[0].parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ml_libraries_loaded():
+    """Torch's modules are imported once, here, before any window: the background warm-up of a window then
+    has nothing left to import while later tests build their windows."""
+    from ccdstudio.gui.ml.devices import warmed_up
+
+    warmed_up()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _garbage_collected_in_the_ui_thread(qapp, _ml_libraries_loaded):
+    """As in the application (:mod:`ccdstudio.gui.gc_timer`): windows of earlier tests must not be
+    destroyed by a collection that happens to run in a training or fill worker."""
+    from ccdstudio.gui.gc_timer import UiThreadCollector, collect_in_the_ui_thread
+
+    collect_in_the_ui_thread()
+    UiThreadCollector.freeze()  # torch and the libraries: not walked by every collection

@@ -193,9 +193,8 @@ def test_file_opened_at_start_is_offered_its_autosave_once(qtbot, tiff, isolated
                             cwd=os.getcwd(), capture_output=True, timeout=120, check=False)
     assert result.returncode == -9, result.stderr.decode()[-2000:]
 
-    from ccdstudio.gui.main_window import MainWindow
-
     from ccdstudio.gui.labels import prompts
+    from ccdstudio.gui.main_window import MainWindow
 
     questions = []
     monkeypatch.setattr(prompts, "ask_yes_no", lambda parent, title, text, *a, **k: questions.append(text) or True)

@@ -9,9 +9,9 @@ from astropy.io import fits
 from PySide6.QtCore import Qt
 
 from ccdstudio.gui.ml import confirm
+from ccdstudio.gui.ml.devices import wait_warm
 from ccdstudio.gui.ml.model_picker import default_model, recent_models, remember_model
 from tests.gui.conftest import wait_opened
-from ccdstudio.gui.ml.devices import wait_warm
 from tests.gui.latency import LatencyProbe
 from tests.gui.ml_fixtures import CLASSES, toy_frame, train_tiny_model
 
@@ -21,10 +21,7 @@ def tiny_model(tmp_path_factory):
     return train_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 @pytest.fixture
@@ -156,7 +153,6 @@ def test_model_picker_lists_recent_models_and_shows_the_card(qtbot, window, tiny
 
 def test_default_model_bundled_for_fits_else_last_used(tmp_path, tiny_model, monkeypatch):
     from ccdstudio.gui.ml import model_picker
-
     from ccdstudio.ml.modelfile import DEFAULT_MODEL
 
     bundled = tmp_path / f"{DEFAULT_MODEL}.safetensors"

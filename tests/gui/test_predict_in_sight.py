@@ -13,16 +13,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QTabBar
 
 from ccdstudio.gui.features import predict as predict_feature
-from ccdstudio.gui.ml import confirm
 from ccdstudio.jobs import Progress, check
 from tests.gui.conftest import wait_opened
 
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 @pytest.fixture

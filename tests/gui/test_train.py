@@ -22,16 +22,7 @@ from ccdstudio.ml.modelfile import load_model
 from tests.gui.latency import LatencyProbe
 from tests.gui.ml_fixtures import CLASSES, write_frames
 
-
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    """Closing never waits on a modal question; a job still running at the end of a test is cancelled."""
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
-
-
-@pytest.fixture
-def data_folder(tmp_path):
-    return write_frames(tmp_path / "data", 3, seed=1)[0].parent
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 def set_up(window, folder, out, epochs=2):

@@ -8,25 +8,16 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.job_events import Stopwatch
 from ccdstudio.gui.workers import JobWorker
 from ccdstudio.jobs import Progress, check
 from ccdstudio.ml.modelfile import load_model
-from tests.gui.ml_fixtures import write_frames
 from tests.gui.test_train import set_up
 
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
-
-
-@pytest.fixture
-def data_folder(tmp_path):
-    return write_frames(tmp_path / "data", 3, seed=1)[0].parent
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 def counting(n, cancel, delay=0.005):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.training import (
     MODEL_SIZES,
     PRESETS,
@@ -26,10 +25,7 @@ from ccdstudio.paths import cache_dir
 from tests.gui.conftest import wait_opened
 from tests.gui.ml_fixtures import write_frames
 
-
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,7 @@ from ccdstudio.labels.project import Project
 from tests.gui.conftest import wait_opened
 from tests.gui.ml_fixtures import CLASSES, toy_frame
 
-
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from ccdstudio.gui.features.predict import OVERLAY
-from ccdstudio.gui.ml import confirm
 from ccdstudio.labels.io import load_labels
 from ccdstudio.ml.modelfile import read_info
 from ccdstudio.simulate.ccd import simulate_ccd
@@ -35,9 +34,7 @@ NEAR = 6
 """Half-side of the square around an object's centre that the correction makes equal to the truth."""
 
 
-@pytest.fixture(autouse=True)
-def no_questions(monkeypatch):
-    monkeypatch.setattr(confirm, "ask", lambda *args: True)
+pytestmark = pytest.mark.usefixtures("no_questions")
 
 
 @pytest.fixture

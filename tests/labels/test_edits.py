@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.labels.edits import Edit, EditGroup, History, compact, merge_edits
+from ccdstudio.labels import edits
+from ccdstudio.labels.edits import (
+    Edit,
+    EditGroup,
+    History,
+    RegionEdit,
+    compact,
+    merge_edits,
+)
 
 
 def _set(labels, y0, x0, block, label="edit"):
@@ -158,3 +166,42 @@ def test_undo_closes_an_open_stroke():
     history.push(edit)
     history.undo(labels)
     assert not labels.any() and history.can_redo and not history.grouping
+
+
+def test_region_edit_stores_a_bitmap_and_one_old_class():
+    labels = np.zeros((6, 9), np.uint8)
+    labels[1:4, 2:7] = 5
+    region = labels[1:4, 2:7] == 5
+    region[1, 3] = False
+    edit = RegionEdit.of(labels, 1, 2, region, 2, "fill")
+    assert edit.old.ndim == 0 and int(edit.old) == 5 and edit.bits.nbytes == 2 and edit.box == (1, 2, 4, 7)
+    before = labels.copy()
+    edit.apply(labels)
+    expected = before.copy()
+    expected[1:4, 2:7][region] = 2
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(edit.count_change(), np.bincount(expected.ravel(), minlength=256)
+                                  - np.bincount(before.ravel(), minlength=256))
+    edit.revert(labels)
+    np.testing.assert_array_equal(labels, before)
+
+
+def test_region_edit_keeps_mixed_old_values():
+    labels = np.array([[0, 1, 2], [3, 0, 4]], np.uint8)
+    region = np.array([[True, True, False], [True, False, True]])
+    edit = RegionEdit.of(labels, 0, 0, region, 7)
+    np.testing.assert_array_equal(edit.old, [0, 1, 3, 4])
+    before = labels.copy()
+    edit.apply(labels)
+    np.testing.assert_array_equal(labels, [[7, 7, 2], [7, 0, 7]])
+    assert edit.count_change()[7] == 4 and edit.count_change()[[0, 1, 3, 4]].tolist() == [-1, -1, -1, -1]
+    edit.revert(labels)
+    np.testing.assert_array_equal(labels, before)
+
+
+def test_class_histogram_counts_exactly_across_chunks(monkeypatch, rng):
+    values = rng.integers(0, 256, (37, 41), dtype=np.uint8)
+    monkeypatch.setattr(edits, "_EXACT_COUNT", 100)  # many chunks, the last one partial
+    np.testing.assert_array_equal(edits.class_histogram(values), np.bincount(values.ravel(), minlength=256))
+    np.testing.assert_array_equal(edits.class_histogram(values[:, ::3]),
+                                  np.bincount(values[:, ::3].ravel(), minlength=256))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import QMenu, QUndoView
+from PySide6.QtWidgets import QApplication, QMenu, QUndoView
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui import messages
@@ -185,6 +185,8 @@ class LabelEditor(QObject):
         session.remapped.connect(lambda remap, forward, s=session: self.projects.remapped(s, remap, forward))
         session.dirtyChanged.connect(lambda dirty, s=session: self._dirty_changed(s, dirty))
         session.stackReplaced.connect(self._stack_replaced)
+        session.busyChanged.connect(lambda busy, s=session: self._busy_changed(s, busy))
+        session.failed.connect(lambda message: self.window.statusBar().showMessage(message, 5000))
         self.undo_group.addStack(session.stack)
         return session
 
@@ -208,7 +210,8 @@ class LabelEditor(QObject):
     def _activate(self, session: LabelSession) -> None:
         self.projects.follow(session)
         self.session = session
-        self.undo_group.setActiveStack(session.stack)
+        self.undo_group.setActiveStack(None if session.busy else session.stack)
+        self.class_dock.setEnabled(not session.busy)
         self.tools.session = session
         self.layer.set_labels(session.labels)
         self.class_dock.set_session(session)
@@ -225,6 +228,7 @@ class LabelEditor(QObject):
 
     def _drop(self, key: SessionKey) -> None:
         session = self.sessions.pop(key)
+        session.settle()
         self.undo_group.removeStack(session.stack)
         self._autosaved.pop(id(session), None)
         session.deleteLater()
@@ -269,6 +273,19 @@ class LabelEditor(QObject):
         self.undo_group.addStack(new)
         if self.session is not None and self.session.stack is new:
             self.undo_group.setActiveStack(new)
+
+    def _busy_changed(self, session: LabelSession, busy: bool) -> None:
+        """While a session computes a step off the UI thread: busy cursor, and no undo, redo or class change
+        (the tools refuse to paint), so the step lands on the labels it was computed from."""
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+            self.window.statusBar().showMessage(f"{session.busy_text.capitalize()}…")
+        else:
+            QApplication.restoreOverrideCursor()
+            self.window.statusBar().clearMessage()
+        if session is self.session:
+            self.undo_group.setActiveStack(None if busy else session.stack)
+            self.class_dock.setEnabled(not busy)
 
     def _class_selected(self, index: int) -> None:
         self.tools.selected = index
@@ -318,6 +335,7 @@ class LabelEditor(QObject):
         if labels.shape != session.shape:
             raise CcdstudioError(f"labels of {labels.shape[1]} x {labels.shape[0]} do not fit the shown image "
                                  f"({session.shape[1]} x {session.shape[0]})")
+        session.settle()  # a fill still running in the background lands first, as its own undo step
         mapped, target = adopt_classes(labels, classes, session.classes)
         new = np.where(labels > 0, mapped, session.labels) if merge else mapped
         session.replace_labels(new, target, title)
@@ -454,6 +472,8 @@ class LabelEditor(QObject):
 
     def close_guard(self) -> bool:
         """The window's close guard: settle unsaved labels, then end autosaving."""
+        for session in self.sessions.values():
+            session.settle()
         if not self.settle_unsaved("Save them before closing?") or not self.projects.settle():
             return False
         self.autosave_timer.stop()

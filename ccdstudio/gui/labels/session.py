@@ -4,22 +4,28 @@ Every change goes through a :class:`LabelSession`: tools hand it Qt-free edits
 (:mod:`ccdstudio.labels.paint`), it applies them to the uint8 map in place, keeps the pixel count of every
 class up to date from the edit alone (no pass over the whole map), and announces the changed box so the
 label layer redraws only that. The undo stack is bounded by count and by the memory its edits hold.
+
+A step too slow for the UI thread (a fill of a large map) is computed in a worker thread with
+:meth:`LabelSession.do_in_background`; until it is applied the session is busy and refuses edits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui.labels.commands import ClassesCommand, StepCommand
+from ccdstudio.gui.workers import JobWorker
+from ccdstudio.jobs import Job, Progress
 from ccdstudio.labels.classes import ClassSet
-from ccdstudio.labels.edits import Edit, EditGroup, Step, compact
+from ccdstudio.labels.edits import Edit, EditGroup, RegionEdit, Step, compact
 from ccdstudio.labels.remap import Remap
 from ccdstudio.labels.stats import pixel_counts
 
@@ -76,6 +82,10 @@ class LabelSession(QObject):
     dirtyChanged = Signal(bool)
     stackReplaced = Signal(object, object)
     """``(old, new)`` undo stacks, after the history was trimmed to its memory bound."""
+    busyChanged = Signal(bool)
+    """A step started being computed off the UI thread (True), or was applied or failed (False)."""
+    failed = Signal(str)
+    """Computing a step off the UI thread failed (the labels are unchanged)."""
 
     def __init__(self, labels: np.ndarray, classes: ClassSet, image_path: Path, target: SaveTarget | None = None,
                  key: str | None = None, header: Any = None, max_steps: int = MAX_STEPS,
@@ -95,6 +105,9 @@ class LabelSession(QObject):
         """Grows with every change, undo and redo; the autosave compares it with what it last wrote."""
         self._stroke: list[Edit] | None = None
         self._stroke_text = ""
+        self._worker: JobWorker | None = None
+        self.busy_text = ""
+        """What is being computed off the UI thread ("fill"), for a status line."""
         self.stack = self._new_stack()
 
     # ------------------------------------------------------------------ state
@@ -105,7 +118,7 @@ class LabelSession(QObject):
     @property
     def dirty(self) -> bool:
         """Whether the labels differ from the last save (undoing back to it makes them clean)."""
-        return not self.stack.isClean() or self._stroke is not None
+        return not self.stack.isClean() or self._stroke is not None or self.busy
 
     def mark_saved(self) -> None:
         self.stack.setClean()
@@ -133,11 +146,13 @@ class LabelSession(QObject):
         self.changes += 1
         self.pixelsChanged.emit(step.box)
 
-    def _write(self, edit: Edit, forward: bool) -> None:
-        before, after = (edit.old, edit.new) if forward else (edit.new, edit.old)
-        self.labels[edit.window] = after
-        self.counts -= np.bincount(before.ravel(), minlength=256)
-        self.counts += np.bincount(after.ravel(), minlength=256)
+    def _write(self, edit: Edit | RegionEdit, forward: bool) -> None:
+        if forward:
+            edit.apply(self.labels)
+            self.counts += edit.count_change()
+        else:
+            edit.revert(self.labels)
+            self.counts -= edit.count_change()
 
     def set_classes(self, classes: ClassSet, remap: Remap | None = None, forward: bool = True) -> None:
         """Swap the class set (commands call this; users go through :meth:`change_classes`)."""
@@ -150,6 +165,7 @@ class LabelSession(QObject):
     # ------------------------------------------------------------------ strokes
     def begin_stroke(self, text: str) -> None:
         """Start gathering edits into one undo step (a brush stroke)."""
+        self._check_idle()
         self._stroke, self._stroke_text = [], text
 
     def stroke(self, edit: Edit | None) -> None:
@@ -177,6 +193,7 @@ class LabelSession(QObject):
     # ------------------------------------------------------------------ one-shot changes
     def do(self, step: Step | None, text: str) -> bool:
         """Apply a tool's edit (fill, rectangle, polygon) as one undo step; False when nothing changed."""
+        self._check_idle()
         if step is None:
             return False
         self.apply_step(step)
@@ -191,6 +208,7 @@ class LabelSession(QObject):
         for an added, renamed or recoloured class); it is announced with :attr:`remapped` so an open project
         records the change. None for a change it should not record.
         """
+        self._check_idle()
         old = self.classes
         if step is not None:
             self.apply_step(step)
@@ -219,6 +237,48 @@ class LabelSession(QObject):
             self.change_classes(classes, step, text, Remap.by_name(self.classes, classes) if keeps_names else None)
         else:
             self.do(step, text)
+
+    # ------------------------------------------------------------------ work off the UI thread
+    @property
+    def busy(self) -> bool:
+        """Whether a step is being computed off the UI thread (edits raise until it is applied)."""
+        return self._worker is not None
+
+    def _check_idle(self) -> None:
+        if self.busy:
+            raise CcdstudioError(f"wait for the {self.busy_text} to finish before changing these labels")
+
+    def do_in_background(self, compute: Callable[[], Step | None], text: str) -> None:
+        """Compute a step (a fill of a large map) in a worker thread, then apply it with :meth:`do`.
+
+        ``compute`` reads the labels; until its step is applied the session is :attr:`busy` and every edit
+        raises :class:`CcdstudioError` (the editor also holds undo and redo), so nothing changes the map
+        under it and the step lands as the one undo step a synchronous :meth:`do` would make.
+        """
+        self._check_idle()
+        worker = JobWorker(lambda cancel: _step_job(compute, text), text, self)
+        worker.finished_with.connect(self._computed)
+        worker.failed.connect(self._compute_failed)
+        worker.finished.connect(worker.deleteLater)
+        self._worker, self.busy_text = worker, text
+        self.busyChanged.emit(True)
+        worker.start()
+
+    def settle(self) -> None:
+        """Wait for a step being computed and apply it now (before the session goes away)."""
+        if self._worker is not None:
+            self._worker.wait()
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+
+    def _computed(self, step: Step | None) -> None:
+        self._worker = None
+        self.busyChanged.emit(False)
+        self.do(step, self.busy_text)
+
+    def _compute_failed(self, message: str) -> None:
+        self._worker = None
+        self.busyChanged.emit(False)
+        self.failed.emit(f"{self.busy_text} failed: {message}")
 
     # ------------------------------------------------------------------ history bound
     def _push(self, command: QUndoCommand) -> None:
@@ -259,6 +319,11 @@ class LabelSession(QObject):
     def class_counts(self) -> list[int]:
         """Pixels per class of the current labels."""
         return [int(n) for n in self.counts[: len(self.classes)]]
+
+
+def _step_job(compute: Callable[[], Step | None], text: str) -> Job[Step | None]:
+    yield Progress(None, text)
+    return compute()
 
 
 def adopt_classes(labels: np.ndarray, classes: ClassSet, into: ClassSet) -> tuple[np.ndarray, ClassSet]:

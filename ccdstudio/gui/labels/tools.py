@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
@@ -34,6 +35,9 @@ TOOLS = ("pan", "paint", "erase", "fill", "pick", "rectangle", "polygon", "lasso
 """Tool names; "pan" leaves the mouse to the viewer."""
 STROKE_TOOLS = ("paint", "erase")
 MAX_BRUSH = 500
+BACKGROUND_FILL_PIXELS = 8 * 2**20
+"""Label maps larger than this fill in a worker thread: a fill of the whole map there takes longer than a
+UI frame should (about 0.1 s per 8 megapixels), even though most fills are small."""
 
 _Event = QEvent.Type
 
@@ -243,20 +247,27 @@ class ToolController(QObject):
         return 0 <= round(point[0]) < height and 0 <= round(point[1]) < width
 
     def _fill(self, point: Point) -> None:
+        """Fill at ``point``: at once on a small map, in a worker thread on a large one (the session waits)."""
         session, o = self.session, self.options
         assert session is not None
         if not self._inside(point):
             return
+        labels, value = session.labels, self.selected
+        if o.fill_on_image:
+            compute = partial(paint.fill_similar, labels, self.read_image(), point, value, o.tolerance,
+                              o.connectivity, o.mode, value)
+        else:
+            compute = partial(paint.fill, labels, point, value, o.connectivity, o.mode, value)
+        text = "fill similar" if o.fill_on_image else "fill"
+        if labels.size > BACKGROUND_FILL_PIXELS:
+            session.do_in_background(compute, text)
+            return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            if o.fill_on_image:
-                edit = paint.fill_similar(session.labels, self.read_image(), point, self.selected, o.tolerance,
-                                          o.connectivity, o.mode, self.selected)
-            else:
-                edit = paint.fill(session.labels, point, self.selected, o.connectivity, o.mode, self.selected)
+            edit = compute()
         finally:
             QApplication.restoreOverrideCursor()
-        session.do(edit, "fill similar" if o.fill_on_image else "fill")
+        session.do(edit, text)
 
     def finish_polygon(self) -> None:
         """Fill the polygon clicked so far (double-click or Return)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 
 def available_devices() -> list[tuple[str, str]]:
@@ -62,7 +62,10 @@ class DeviceProbe(QObject):
     def start(self) -> None:
         import torch  # noqa: F401  (here, on the UI thread, before any other thread imports it)
 
-        threading.Thread(target=self._probe, daemon=True).start()
+        # The thread starts once the event loop runs, i.e. after the window is built: importing torch's
+        # internals while the UI thread creates its first widgets of a kind (PySide initialises those types
+        # lazily, through the import machinery) could deadlock the two.
+        QTimer.singleShot(0, self, lambda: threading.Thread(target=self._probe, daemon=True).start())
 
     def _probe(self) -> None:
         choices = available_devices()
