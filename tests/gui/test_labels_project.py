@@ -107,13 +107,7 @@ def test_a_merge_in_the_class_dock_is_recorded_undone_and_applied_to_saved_label
     saved[0:2, 0:3] = 2  # hot pixels in b, saved before the merge
     project.save_labels("b", saved)
     project.save()
-    for dock in window.docks.values():
-        dock.hide()
-    editor = window.features["labels"]
-    editor.projects.open_project(str(folder))
-    wait_opened(qtbot, window)
-    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
-    window.viewer.fit()
+    editor = show_project(qtbot, window, folder)
     rectangle(editor, window, 2, ((5, 5), (6, 6)))
     answers.choice = 2  # hot_pixel into the others' third item: cluster
     editor.class_dock.merge(2)
@@ -156,13 +150,7 @@ def test_save_project_as_continues_in_the_new_folder(qtbot, window, images, tmp_
     project = Project.create(folder)
     project.add_image(images[0])
     project.save()
-    for dock in window.docks.values():
-        dock.hide()
-    editor = window.features["labels"]
-    editor.projects.open_project(str(folder))
-    wait_opened(qtbot, window)
-    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
-    window.viewer.fit()
+    editor = show_project(qtbot, window, folder)
     rectangle(editor, window, 3, ((0, 0), (1, 2)))  # 6 pixels of cluster, unsaved
     answers.folder = str(tmp_path / "copy")
     editor.projects.actions[3].trigger()  # Save project as…
@@ -179,6 +167,11 @@ def open_project_of(qtbot, window, images, tmp_path):
     for path in images:
         project.add_image(path)
     project.save()
+    return folder, show_project(qtbot, window, folder)
+
+
+def show_project(qtbot, window, folder):
+    """The project in ``folder`` opened in the window, image "a" shown: the label editor."""
     for dock in window.docks.values():
         dock.hide()
     editor = window.features["labels"]
@@ -186,4 +179,4 @@ def open_project_of(qtbot, window, images, tmp_path):
     wait_opened(qtbot, window)
     qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == "a", timeout=5000)
     window.viewer.fit()
-    return folder, editor
+    return editor
