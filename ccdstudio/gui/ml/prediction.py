@@ -25,6 +25,7 @@ from ccdstudio.imaging.particles import ParticleOptions, ParticleResult, analyze
 from ccdstudio.io.source import ImageSource
 from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.labels.classes import ClassSet
+from ccdstudio.labels.stats import pixel_counts
 
 CLUSTER_CLASS = "cluster"
 """The class whose predicted pixels are measured as particles."""
@@ -91,7 +92,7 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
         labels, seconds = result.labels, result.seconds
     check(cancel)
     yield Progress(0.88, "finding objects")
-    counts = np.bincount(labels.ravel(), minlength=len(classes))
+    counts = pixel_counts(labels, len(classes))
     pixels = {name: int(counts[i]) for i, name in enumerate(classes.names)}
     objects = {name: object_centres(labels, i) for i, name in enumerate(classes.names) if i and counts[i]}
     clusters = None
