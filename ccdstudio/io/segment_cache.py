@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ccdstudio.errors import FormatError
+from ccdstudio.io.atomic import atomic_path
 from ccdstudio.io.raster import decode, raster_header, to_grey
 from ccdstudio.io.source import Window
 
@@ -149,14 +149,8 @@ def _write(target: Path, pixels: np.ndarray, source: Path) -> None:
     label = folder / "source.txt"
     if not label.is_file():
         label.write_text(f"{source.resolve().parent}\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, pixels)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target, durable=False) as tmp:
+        np.save(tmp, pixels)
     for old in folder.glob(f"{source.stem}-*.npy"):  # layer stems are digits, so this is this layer only
         if old != target:
             old.unlink(missing_ok=True)
@@ -166,6 +160,8 @@ def _evict(root: Path, limit: int, keep: Path) -> None:
     """Delete the least recently used cache files until the cache holds at most ``limit`` bytes."""
     files = []
     for path in root.glob("*/*.npy"):
+        if path.name.startswith("."):  # a file still being written (see the stale ones below)
+            continue
         try:
             stat = path.stat()
         except OSError:
@@ -182,7 +178,7 @@ def _evict(root: Path, limit: int, keep: Path) -> None:
         except OSError:  # e.g. mapped by another process on Windows
             continue
         total -= size
-    for stale in root.glob("*/.*.tmp"):  # left by a crash an hour or more ago
+    for stale in root.glob("*/.*.tmp.npy"):  # left by a crash an hour or more ago
         try:
             if time.time() - stale.stat().st_mtime > 3600:
                 stale.unlink()
