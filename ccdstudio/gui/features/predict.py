@@ -7,7 +7,6 @@ menu's entries, and returns the :class:`PredictFeature` (``window.features["pred
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 from ccdstudio.gui import messages
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.ml import confirm
-from ccdstudio.gui.ml.job_events import time_text
+from ccdstudio.gui.ml.job_events import Stopwatch, time_text
 from ccdstudio.gui.ml.job_runner import start_job
 from ccdstudio.gui.ml.docking import model_menu
 from ccdstudio.gui.ml.model_picker import default_model
@@ -42,7 +41,7 @@ class PredictFeature:
         self.worker: JobWorker | None = None
         self.result: PredictionResult | None = None
         self._target: tuple[Any, int] | None = None  # (source, plane) of the running or shown prediction
-        self._started = 0.0
+        self.clock = Stopwatch()
         self._hidden: set[int] = set()
 
         # tabbed into the right-hand column, so the image keeps the width
@@ -103,7 +102,7 @@ class PredictFeature:
         pedestal = document.prepared.pedestal if document.is_fits else None
         gain = window.ccd_panel.adu_per_electron()
         self._target = (source, plane)
-        self._started = time.monotonic()
+        self.clock.restart()
         worker = start_job(lambda cancel: predict_image(options, source, plane, pedestal=pedestal, gain=gain,
                                                         cancel=cancel),
                            f"Predicting with {model.name}", window, advice=OOM_ADVICE)
@@ -174,8 +173,7 @@ class PredictFeature:
 
     # ------------------------------------------------------------------ worker
     def _progress(self, fraction: float, message: str) -> None:
-        elapsed = time.monotonic() - self._started
-        self.panel.show_progress(fraction, message, time_text(elapsed, fraction if fraction >= 0 else None))
+        self.panel.show_progress(fraction, message, time_text(self.clock.elapsed, fraction if fraction >= 0 else None))
         self.status_progress.update(fraction, message)
 
     def _done(self, worker: JobWorker, result: PredictionResult) -> None:
@@ -191,7 +189,7 @@ class PredictFeature:
         self._show_overlay()
         self.panel.show_legend(result.classes, result.pixels)
         self.results.show_result(result, one_based=document.is_fits)
-        self.panel.status.setText(f"Done in {time.monotonic() - self._started:.1f} s "
+        self.panel.status.setText(f"Done in {self.clock.elapsed:.1f} s "
                                   f"({result.seconds:.1f} s of inference on {result.device}).")
         self.window.docks["prediction"].raise_()
 
