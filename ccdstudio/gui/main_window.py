@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.plane_label, 1)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
-        self._show_busy(False)
+        self.show_busy(False)
 
     def _action(self, text: str, slot: Callable[[], Any], icon_name: str = "", shortcut: Any = None) -> QAction:
         action = QAction(icon(icon_name), text, self) if icon_name else QAction(text, self)
@@ -376,13 +376,13 @@ class MainWindow(QMainWindow):
         worker = JobWorker(factory, title, self)
         self.worker = worker
         self._workers.add(worker)
-        worker.progress.connect(self._job_progress)
+        worker.progress.connect(self.show_progress)
         worker.finished_with.connect(lambda result: self._job_done(worker, on_done, result))
         worker.failed.connect(lambda message: self._job_failed(worker, error_title, message))
         worker.cancelled.connect(lambda: self._job_ended(worker, f"{title}: cancelled"))
         worker.finished.connect(lambda: self._workers.discard(worker))
         self.plane_label.setText(title + "…")
-        self._show_busy(True)
+        self.show_busy(True)
         worker.start()
         return worker
 
@@ -390,7 +390,8 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _job_progress(self, fraction: float, message: str) -> None:
+    def show_progress(self, fraction: float, message: str) -> None:
+        """The status bar's progress: ``fraction`` done (negative: unknown) and a short ``message``."""
         self.progress.setRange(0, 0 if fraction < 0 else 1000)
         if fraction >= 0:
             self.progress.setValue(int(fraction * 1000))
@@ -415,12 +416,13 @@ class MainWindow(QMainWindow):
     def _job_ended(self, worker: JobWorker, message: str) -> None:
         if worker is self.worker:
             self.worker = None
-            self._show_busy(False)
+            self.show_busy(False)
             if message:
                 self.statusBar().showMessage(message, 4000)
             self.plane_label.setText(self._plane_text)
 
-    def _show_busy(self, busy: bool) -> None:
+    def show_busy(self, busy: bool) -> None:
+        """Show (or hide) the status bar's progress bar and Cancel button."""
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         if busy:

@@ -26,19 +26,13 @@ class StatusProgress:
         window = self.window
         if not self.active or window.worker is not None:
             return  # the window's job (opening a file, say) owns the bar
-        bar = window.progress
-        bar.setRange(0, 0 if fraction < 0 else 1000)
-        if fraction >= 0:
-            bar.setValue(int(fraction * 1000))
-        bar.setFormat(message[:40] if message else "%p%")
-        if bar.isHidden():
-            bar.setVisible(True)
-            window.cancel_button.setVisible(True)
+        if window.progress.isHidden():
+            window.show_busy(True)
+        window.show_progress(fraction, message or "%p%")
 
     def stop(self) -> None:
         if self.active and self.window.worker is None:
-            self.window.progress.setVisible(False)
-            self.window.cancel_button.setVisible(False)
+            self.window.show_busy(False)
         self.active = False
 
     def _cancel_clicked(self) -> None:
