@@ -6,8 +6,8 @@ back with :func:`parse_event_line`) produce the same events (:mod:`ccdstudio.ml.
 curves serves both, and both end with the ``finished`` event whose validation report and confusion matrix
 (of the best epoch) become the :class:`TrainOutcome`.
 
-The presets are the desk-sized versions of the recipes in :mod:`ccdstudio.ml.presets` (imported only when
-used: it loads torch). Simulated training data is made by those recipes' simulators into the shared cache
+The presets are the desk-sized versions of the recipes in :mod:`ccdstudio.ml.presets`, their settings taken
+from them (:func:`from_recipe`). Simulated training data is made by those recipes' simulators into the shared cache
 (:func:`ccdstudio.paths.cache_dir`), so the window and ``ccdstudio train --preset ccd-default|ink-default``
 reuse each other's frames and segments.
 """
@@ -103,16 +103,28 @@ class TrainSettings:
             raise CcdstudioError(f"the model to start from is gone: {self.init}")
 
 
+def from_recipe(name: str, **desk: Any) -> TrainSettings:
+    """Settings with the model, classes, layer window, crop, batch, learning rate and loss of the
+    :mod:`ccdstudio.ml.presets` recipe ``name``; ``desk`` sets the rest (data, epochs, validation share)."""
+    from ccdstudio.ml.presets import get_preset
+
+    recipe = get_preset(name)
+    wanted = {key: recipe.architecture[key] for key in ("depth", "base")}
+    size = next((size for size, arch in MODEL_SIZES.items() if arch == wanted), None)
+    if size is None:
+        raise CcdstudioError(f"the {name} recipe's network {wanted} is none of the panel's model sizes")
+    config = recipe.config
+    return TrainSettings(classes=recipe.classes, layers=str(recipe.window or ""), model_size=size,
+                         batch_size=config.batch_size, crop=config.crop, lr=config.lr, loss=config.loss, **desk)
+
+
 PRESETS: dict[str, TrainSettings] = {
-    # ccd-default (the bundled model's recipe: model, crop, learning rate, loss), shortened for a session at
-    # the desk: 4 frames and 10 epochs instead of 40 and 48.
-    "CCD": TrainSettings(source="simulator", classes="ccd", layers="", model_size="small", epochs=10, batch_size=8,
-                         crop=128, lr=3e-3, val_split=0.1, loss="ce+dice"),
+    # ccd-default (the bundled model's recipe), shortened for a session at the desk: 4 frames and 10 epochs.
+    "CCD": from_recipe("ccd-default", source="simulator", epochs=10, val_split=0.1),
     # ink-default as it is (a few CPU-minutes): 16 layers around the papyrus surface as channels, two
     # classes, BCE + Dice, on the recipe's three simulated segments unless the user's own are chosen.
-    "Ink": TrainSettings(source="segment-simulator", simulate_count=3, simulate_size=768, classes="ink", layers="16",
-                         model_size="compact", epochs=10, batch_size=8, crop=128, lr=3e-3, val_split=0.1,
-                         loss="bce+dice"),
+    "Ink": from_recipe("ink-default", source="segment-simulator", simulate_count=3, simulate_size=768, epochs=10,
+                       val_split=0.1),
 }
 
 
