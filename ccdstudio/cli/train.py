@@ -93,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="cross-entropy weighted by inverse class frequency, Dice, both, or BCE+Dice for two classes")
     parser.add_argument("--patience", type=int, default=10, metavar="N",
                         help="stop after N epochs without a better validation loss (0: never)")
+    parser.add_argument("--keep", default="best", choices=("best", "last"),
+                        help="the model written to --out: the epoch with the lowest validation loss (default), or "
+                        "the last one (for a cosine schedule on a small validation set)")
     parser.add_argument("--normalization", default="auto", choices=("auto", "ccd", "percentile", "none"),
                         help="input scaling stored in the model: ccd = (ADU - pedestal) / noise; percentile for "
                         "segments (default auto: ccd for FITS)")
@@ -176,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, crop=args.crop, samples_per_epoch=args.samples_per_epoch,
         val_split=args.val_split, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, loss=args.loss,
-        patience=args.patience, seed=args.seed, device=args.device, amp=not args.no_amp, workers=args.workers,
+        patience=args.patience, keep=args.keep, seed=args.seed, device=args.device, amp=not args.no_amp, workers=args.workers,
         tile=args.tile, overlap=args.overlap, augmentation=Augmentation(),
     )
     architecture = parse_model_config(args.model_config)

@@ -13,7 +13,9 @@ Every event is a :class:`~ccdstudio.jobs.Progress` whose ``data["event"]`` is on
   ``best_val_loss``, ``report`` and ``confusion`` (of the best epoch);
 - ``"error"``: ``message``, just before the error is raised.
 
-The best model (lowest validation loss) is written to ``out`` whenever it improves, so cancelling keeps it;
+The best model (lowest validation loss) is written to ``out`` whenever it improves, so cancelling keeps it
+(with ``keep="last"`` every epoch's model is, for schedules that anneal the learning rate to zero, where the
+last epoch is the settled one and a small validation set's loss only adds noise to the choice);
 the last state, with the optimiser, goes to ``<out stem>.last.safetensors`` after every epoch, which
 ``resume=True`` continues from (in the checkpoint's architecture and normalisation). Under ``torchrun``
 every rank runs this job, and only rank 0 writes files and yields events.
@@ -100,6 +102,8 @@ class TrainConfig:
     class_weights: tuple[float, ...] | None = None
     """Cross-entropy weights per class in class order, used instead of ``class_weighting`` when given."""
     patience: int = 10
+    keep: str = "best"
+    """Which epoch's model ``out`` holds: ``"best"`` (lowest validation loss) or ``"last"``."""
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -115,6 +119,8 @@ class TrainConfig:
             raise CcdstudioError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.epochs < 1 or self.batch_size < 1 or self.crop < 8:
             raise CcdstudioError("epochs and batch size must be positive and the crop at least 8 pixels")
+        if self.keep not in ("best", "last"):
+            raise CcdstudioError(f"keep the best or the last epoch's model, not {self.keep!r}")
         if not 0 <= self.val_split < 1:
             raise CcdstudioError(f"the validation split must be in [0, 1), got {self.val_split}")
 
@@ -499,12 +505,12 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
             progress["history"].append(record)
             if scheduler is not None:
                 scheduler.step(val_loss) if config.schedule == "plateau" else scheduler.step()
-            improved = val_loss < progress["best_val_loss"]
+            better = val_loss < progress["best_val_loss"]
+            progress["bad_epochs"] = 0 if better else progress["bad_epochs"] + 1
+            improved = better or config.keep == "last"
             if improved:
-                progress.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0, best_report=report,
+                progress.update(best_val_loss=val_loss, best_epoch=epoch, best_report=report,
                                 best_confusion=record.get("confusion"))
-            else:
-                progress["bad_epochs"] += 1
             progress["epoch"] = epoch
             if layout.is_main:
                 yield Progress((epoch - first_epoch + 1) / (config.epochs - first_epoch + 1),

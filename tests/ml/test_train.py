@@ -102,6 +102,19 @@ def test_early_stop_with_adadelta(toy_files, tmp_path):
     assert result.stopped == "early_stop" and len(result.history) < 20
 
 
+def test_keep_last_writes_the_final_epochs_model_whatever_its_validation_loss(toy_files, tmp_path):
+    data = load_data(find_pairs(toy_files), crop=32, val_split=0.25, seed=0)
+    # no learning, and batch-norm statistics drifting away: the validation loss only rises
+    frozen = {"epochs": 4, "lr": 0.0, "optimizer": "adadelta", "augmentation": NO_AUGMENTATION}
+    result, events = _events(train(data, tmp_path / "m.safetensors", _config(keep="last", **frozen), TINY))
+    assert result.best_epoch == 4 and load_model(result.model).info.metrics["epoch"] == 4
+    assert [e["kind"] for e in events if e["event"] == "checkpoint"].count("best") == 4
+    best = run(train(data, tmp_path / "b.safetensors", _config(**frozen), TINY))
+    assert best.best_epoch == 1  # by validation loss the first epoch is kept
+    with pytest.raises(CcdstudioError, match="best or the last"):
+        _config(keep="middle")
+
+
 def test_class_balanced_plan_sees_rare_classes(toy_files):
     data = load_data(find_pairs(toy_files), crop=16, val_split=0.0, seed=0)
     plan = plan_epoch(data.items, 3, 16, 60, seed=0, epoch=1)
