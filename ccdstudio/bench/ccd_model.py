@@ -16,7 +16,9 @@ Figures:
 
 - cluster F1 per pixel (glow and hot pixels masked), U-Net vs best hysteresis;
 - cluster detection recall: clusters with at least one labelled pixel and a total signal above 3 sigma that
-  the finder's cluster pixels touch;
+  the finder's cluster pixels touch, overall and per bin of total signal (a detection efficiency curve);
+- the same recall of an ideal observer (:func:`~ccdstudio.simulate.detection.ideal_recall`): a matched
+  filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach;
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
 - per-class pixel F1 of the U-Net over all four classes (no baseline: the classic finder has no classes);
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ccdstudio.bench import Figure
+from ccdstudio.simulate.detection import SIGNAL_BINS, Efficiency
 
 if TYPE_CHECKING:
     from ccdstudio.ml.modelfile import LoadedModel
@@ -48,8 +51,10 @@ TEST_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((4, (1024, 1024), 700
 QUICK_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((2, (512, 512), 7003),)
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
-MIN_SIGNAL_SIGMA = 3.0
+MIN_SIGNAL_SIGMA = SIGNAL_BINS[0]
 """A cluster counts for detection recall when its total noise-free signal exceeds this many sigma."""
+IDEAL_PRECISION = 0.95
+"""The object precision at which :func:`~ccdstudio.simulate.detection.ideal_recall` bounds the recall."""
 
 
 @dataclass
@@ -83,16 +88,16 @@ class ClusterTally:
     tp: int = 0
     fp: int = 0
     fn: int = 0
-    clusters: int = 0
-    found: int = 0
     regions: int = 0
     real_regions: int = 0
+    efficiency: Efficiency = field(default_factory=Efficiency)
 
     def add(self, found: np.ndarray, frame: SimulatedFrame) -> None:
         """Score a boolean cluster mask against one :class:`SimulatedFrame`."""
         from scipy import ndimage
 
         from ccdstudio.simulate.ccd import BACKGROUND, CLUSTER
+        from ccdstudio.simulate.detection import cluster_significance
 
         labels = frame.labels
         scored = (labels == BACKGROUND) | (labels == CLUSTER)  # glowing and hot pixels masked
@@ -100,13 +105,11 @@ class ClusterTally:
         self.tp += int((found & true).sum())
         self.fp += int((found & scored & ~true).sum())
         self.fn += int((~found & true).sum())
-        sigma = frame.amplifiers[0].sigma
-        wanted = np.array([0] + [c.n_pixels > 0 and c.adu > MIN_SIGNAL_SIGMA * sigma for c in frame.clusters])
-        ids = np.where(true, frame.cluster_ids, 0)
-        touched = np.zeros(len(wanted), bool)
-        touched[ids[found & true]] = True
-        self.clusters += int(wanted.sum())
-        self.found += int((touched & wanted).sum())
+        signal, _ = cluster_significance(frame)
+        labelled = np.array([c.n_pixels > 0 for c in frame.clusters], bool)
+        touched = np.zeros(len(frame.clusters) + 1, bool)
+        touched[np.where(true, frame.cluster_ids, 0)[found & true]] = True
+        self.efficiency.add(signal[labelled], touched[1:][labelled])
         regions, count = ndimage.label(found, np.ones((3, 3), bool))
         if count:
             real = np.zeros(count + 1, bool)
@@ -122,7 +125,9 @@ class ClusterTally:
 
     @property
     def recall(self) -> float:
-        return self.found / self.clusters if self.clusters else 0.0
+        """The share of clusters above :data:`MIN_SIGNAL_SIGMA` found."""
+        clusters, found = self.efficiency.clusters.sum(), self.efficiency.found.sum()
+        return float(found / clusters) if clusters else 0.0
 
     @property
     def precision(self) -> float:
@@ -147,19 +152,26 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.ml.infer import predict
     from ccdstudio.ml.metrics import Evaluation
     from ccdstudio.simulate.ccd import CLUSTER
+    from ccdstudio.simulate.detection import cluster_significance, ideal_recall
 
     unet = ClusterTally()
+    significances, trials = [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation = Evaluation(model.info.classes.names)
     for test in test_frames(sets):
         labels = run(predict(model, ArraySource(test.image))).labels
         evaluation.add(test.frame.labels, labels)
+        signal, significance = cluster_significance(test.frame)
+        labelled = np.array([c.n_pixels > 0 for c in test.frame.clusters], bool)
+        significances.append(significance[labelled & (signal > MIN_SIGNAL_SIGMA)])
+        trials += labels.size
         unet.add(labels == CLUSTER, test.frame)
         significance = classic_significance(test.image.astype(np.float64))
         for (k1, k2), tally in classic.items():
             tally.add(hysteresis(significance >= k1, significance >= k2), test.frame)
     best = max(classic, key=lambda pair: classic[pair].f1)
-    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation}
+    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation,
+            "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION)}
 
 
 def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
@@ -220,6 +232,12 @@ def run(quick: bool) -> Iterator[Figure]:
                             ("cluster precision (objects)", "precision")):
         yield Figure(GROUP, name, getattr(unet, attribute), "", getattr(classic, attribute), baseline,
                      higher_is_better=True)
+    yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer", result["ideal recall"], "",
+                 note=f"matched filter knowing every shape, at {IDEAL_PRECISION:.0%} object precision")
+    for name, mine, theirs, count in zip(unet.efficiency.labels(), unet.efficiency.recall(),
+                                         classic.efficiency.recall(), unet.efficiency.clusters):
+        yield Figure(GROUP, f"cluster recall, {name} sigma", float(mine), "", float(theirs), baseline,
+                     higher_is_better=True, note=f"{count} clusters")
     report = result["evaluation"].report()
     for name in model.info.classes.names:
         yield Figure(GROUP, f"F1 {name}", report[name]["f1-score"], "", higher_is_better=True,

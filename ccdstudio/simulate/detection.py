@@ -1,0 +1,89 @@
+"""How detectable simulated clusters are, and how many of them a cluster finder found, by signal.
+
+A cluster's *signal* is its noise-free charge summed over the frame, in units of the read noise. Its
+*significance* is what an ideal matched filter (one that knows the cluster's exact shape and place) measures:
+``sqrt(sum(s_i^2)) / sigma`` over its pixels. No finder does better than that filter, and a finder that has to
+look everywhere pays for each place it looks: :func:`ideal_recall` is the recall such an ideal observer
+reaches at a given object precision, an upper bound for any finder on the same frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+from ccdstudio.simulate.ccd import SimulatedFrame
+
+SIGNAL_BINS: tuple[float, ...] = (3.0, 5.0, 10.0, 20.0, 50.0, 100.0, math.inf)
+"""Edges (in sigma of total signal) of the bins :class:`Efficiency` counts in."""
+
+
+def cluster_significance(frame: SimulatedFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(signal, significance)`` of each of ``frame.clusters``, in units of its amplifier's read noise.
+
+    Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
+    """
+    sigma = np.empty(frame.labels.shape, np.float64)
+    for amp in frame.amplifiers:
+        sigma[amp.rows, amp.cols] = amp.sigma
+    owner = frame.cluster_ids.ravel()
+    snr = (frame.cluster_adu / sigma).ravel()
+    count = len(frame.clusters) + 1
+    signal = np.bincount(owner, weights=snr, minlength=count)[1:]
+    significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])
+    return signal, significance
+
+
+def ideal_recall(significance: np.ndarray, trials: int, precision: float = 0.95) -> float:
+    """The expected recall of an ideal observer over clusters of matched-filter ``significance``.
+
+    It calls a cluster where its filter exceeds a threshold ``t``; pure noise crosses ``t`` at each of
+    ``trials`` independent places (the frame's pixels) with probability ``Q(t)``. ``t`` is the lowest level at
+    which those noise detections are at most ``1 - precision`` of all detections.
+    """
+    significance = np.asarray(significance, np.float64)
+    if significance.size == 0:
+        return 0.0
+    allowed = (1 - precision) / precision
+
+    def excess(t: float) -> float:  # noise detections beyond the allowance; falls as t rises
+        return trials * ndtr(-t) - allowed * ndtr(significance - t).sum()
+
+    low, high = 0.0, 40.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (low, middle) if excess(middle) <= 0 else (middle, high)
+    return float(ndtr(significance - high).mean())
+
+
+@dataclass
+class Efficiency:
+    """Clusters counted and found, per bin of total signal (:data:`SIGNAL_BINS`)."""
+
+    edges: Sequence[float] = SIGNAL_BINS
+    clusters: np.ndarray = field(init=False)
+    found: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clusters = np.zeros(len(self.edges) - 1, np.int64)
+        self.found = np.zeros(len(self.edges) - 1, np.int64)
+
+    def add(self, signal: np.ndarray, found: np.ndarray) -> None:
+        """Count clusters of ``signal`` (sigma) of which those where ``found`` is True were found."""
+        signal, found = np.asarray(signal, np.float64), np.asarray(found, bool)
+        self.clusters += np.histogram(signal, self.edges)[0]
+        self.found += np.histogram(signal[found], self.edges)[0]
+
+    def labels(self) -> list[str]:
+        """``"3-5"``, ..., ``"> 100"``: the bins' names in sigma."""
+        return [f"> {low:g}" if math.isinf(high) else f"{low:g}-{high:g}"
+                for low, high in zip(self.edges[:-1], self.edges[1:])]
+
+    def recall(self) -> np.ndarray:
+        """The share found per bin (NaN for an empty bin)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.found / self.clusters

@@ -1,0 +1,49 @@
+"""Cluster detectability: signal and matched-filter significance, the ideal observer's recall, efficiency."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import ndtr, ndtri
+
+from ccdstudio.simulate.ccd import simulate_ccd
+from ccdstudio.simulate.clusters import Deposit
+from ccdstudio.simulate.detection import Efficiency, cluster_significance, ideal_recall
+from tests.simulate.test_ccd import quiet
+
+
+def test_signal_and_significance_are_in_units_of_the_read_noise(rng):
+    params = quiet(read_noise=4.0, gain=2.0)  # 1 e- = 0.5 sigma
+    first = Deposit.from_patch("point", 5, 5, np.array([[6.0, 8.0]], np.float32), (30, 30))
+    second = Deposit.from_patch("point", 20, 20, np.full((2, 2), 2.0, np.float32), (30, 30))
+    frame = simulate_ccd((30, 30), params, rng, deposits=[first, second])
+    signal, significance = cluster_significance(frame)
+    assert signal == pytest.approx([7.0, 4.0])
+    assert significance == pytest.approx([math.hypot(3.0, 4.0), 2.0])
+
+
+def test_ideal_recall_sets_its_threshold_by_the_allowed_false_detections():
+    significance = np.full(100, 6.0)
+    recall = ideal_recall(significance, trials=1_000_000, precision=0.95)
+    # 100 clusters at 95 % precision allow about 5 noise detections among a million places: Q(t) ~ 5e-6.
+    threshold = 6.0 - ndtri(recall)
+    assert 1e6 * ndtr(-threshold) == pytest.approx(0.05 / 0.95 * 100 * recall, rel=1e-3)
+    assert 0.9 < recall < 0.99
+
+
+def test_ideal_recall_falls_with_the_places_searched_and_the_precision_asked():
+    significance = np.linspace(3, 12, 200)
+    assert ideal_recall(significance, 10**4) > ideal_recall(significance, 10**7)
+    assert ideal_recall(significance, 10**6, precision=0.5) > ideal_recall(significance, 10**6, precision=0.99)
+    assert ideal_recall(np.full(10, 40.0), 10**6) == pytest.approx(1.0)
+    assert ideal_recall(np.array([]), 10**6) == 0.0
+
+
+def test_efficiency_counts_per_signal_bin():
+    efficiency = Efficiency()
+    efficiency.add(np.array([2.0, 4.0, 4.5, 7.0, 200.0]), np.array([True, True, False, True, True]))
+    assert efficiency.labels()[:2] == ["3-5", "5-10"] and efficiency.labels()[-1] == "> 100"
+    assert efficiency.clusters.tolist() == [2, 1, 0, 0, 0, 1]
+    assert efficiency.found.tolist() == [1, 1, 0, 0, 0, 1]
+    recall = efficiency.recall()
+    assert recall[0] == 0.5 and np.isnan(recall[2])
