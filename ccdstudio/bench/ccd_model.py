@@ -106,7 +106,7 @@ class ClusterTally:
         self.fp += int((found & scored & ~true).sum())
         self.fn += int((~found & true).sum())
         signal, _ = cluster_significance(frame)
-        labelled = np.array([c.n_pixels > 0 for c in frame.clusters], bool)
+        labelled = np.array([c.detectable for c in frame.clusters], bool)
         touched = np.zeros(len(frame.clusters) + 1, bool)
         touched[np.where(true, frame.cluster_ids, 0)[found & true]] = True
         self.efficiency.add(signal[labelled], touched[1:][labelled])
@@ -162,13 +162,13 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         labels = run(predict(model, ArraySource(test.image))).labels
         evaluation.add(test.frame.labels, labels)
         signal, significance = cluster_significance(test.frame)
-        labelled = np.array([c.n_pixels > 0 for c in test.frame.clusters], bool)
-        significances.append(significance[labelled & (signal > MIN_SIGNAL_SIGMA)])
+        counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
+        significances.append(significance[counted])
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame)
-        significance = classic_significance(test.image.astype(np.float64))
+        z = classic_significance(test.image.astype(np.float64))
         for (k1, k2), tally in classic.items():
-            tally.add(hysteresis(significance >= k1, significance >= k2), test.frame)
+            tally.add(hysteresis(z >= k1, z >= k2), test.frame)
     best = max(classic, key=lambda pair: classic[pair].f1)
     return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION)}
