@@ -4,17 +4,21 @@ scroll segment, CCD for a frame) until the user changes it, and fine-tuning the 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ccdstudio.gui.ml.training import (
     MODEL_SIZES,
     PRESETS,
     TrainSettings,
+    from_recipe,
     init_fits,
     prepare_data,
     simulation_recipe,
     train_command,
 )
+from ccdstudio.errors import CcdstudioError
 from ccdstudio.jobs import run
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.ml import presets as recipes
@@ -57,6 +61,15 @@ def test_the_presets_follow_the_ml_recipes(name, recipe):
     made = simulation_recipe(gui).data[0]
     assert type(made) is type(ml.data[0]) and made.seed == ml.data[0].seed
     assert made.shape == (gui.simulate_size, gui.simulate_size) and made.count == gui.simulate_count
+
+
+def test_a_recipe_network_the_panel_cannot_name_is_an_error(monkeypatch):
+    recipe = recipes.get_preset("ccd-default")
+    deep = replace(recipe, architecture={**recipe.architecture, "depth": 7})
+    monkeypatch.setitem(recipes.PRESETS, "ccd-default", deep)
+    with pytest.raises(CcdstudioError, match="none of the panel's model sizes"):
+        from_recipe("ccd-default")
+    assert from_recipe("ink-default", epochs=3).epochs == 3
 
 
 def test_ink_is_the_laptop_sized_ink_default_recipe_on_its_own_cached_segments():
