@@ -84,12 +84,14 @@ def test_finds_the_known_clusters(frame, labels):
 
 
 def test_pixel_accuracy_of_every_class(frame, labels):
-    # regression guards at the model card's level: the faint outer edge of the glow is its weak spot
+    # regression guards at the model card's level. The faint outer edge of the glow is its weak spot, worst
+    # on a small frame like this one, where glow covers a quarter of the frame and inflates the noise
+    # estimate (the card: 61 % of these glowing pixels are found, with a precision of 0.999).
     cm = confusion_matrix(frame.labels, labels, 4)
-    assert np.trace(cm) / cm.sum() > 0.9
+    assert np.trace(cm) / cm.sum() > 0.88
     recall = np.diag(cm) / cm.sum(1)
     precision = np.diag(cm) / cm.sum(0)
-    assert recall[BACKGROUND] > 0.97 and recall[1] > 0.7 and recall[2] > 0.6, recall
+    assert recall[BACKGROUND] > 0.97 and recall[1] > 0.55 and recall[2] > 0.6 and recall[CLUSTER] > 0.9, recall
     assert precision[1] > 0.9 and precision[2] > 0.9, precision
 
 
