@@ -237,4 +237,4 @@ def test_the_window_stays_responsive_while_predicting_a_2048_frame(qtbot, window
     assert feature.result is not None and feature.result.labels.shape == (2048, 2048)
     assert feature.results.table_model.rowCount() > 100
     assert probe.samples > 50
-    assert probe.worst_ms < 100, probe.describe()
+    assert probe.responsive(), probe.describe()

@@ -170,7 +170,7 @@ def test_the_window_stays_responsive_while_training(qtbot, window, tmp_path):
     feature.panel.curves.redraw()
     assert feature.panel.curves.point_counts()["step"] > 0
     assert probe.samples > 50
-    assert probe.worst_ms < 100, probe.describe()
+    assert probe.responsive(), probe.describe()
 
 
 def test_the_projects_saved_labels_are_offered_as_training_data(qtbot, window, tmp_path):
