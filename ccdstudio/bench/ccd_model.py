@@ -22,6 +22,10 @@ Figures:
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
 - per-class pixel F1 of the U-Net over all four classes (no baseline: the classic finder has no classes);
+- glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
+  (:func:`~ccdstudio.simulate.detection.glow_observer`) given the pedestal and noise the model's
+  normalisation estimates; and the same observer given the true pedestal with its drift, or only its mean,
+  and the true read noise: how well a frame shows its glow edge at all;
 - robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
   when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
   and when the pedestal moves by 10^4 ADU and the gain triples; the share of overscan pixels called
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ccdstudio.bench import Figure
-from ccdstudio.simulate.detection import SIGNAL_BINS, Efficiency
+from ccdstudio.simulate.detection import GLOW_WINDOW, SIGNAL_BINS, Efficiency, dark_level, read_noise
 
 if TYPE_CHECKING:
     from ccdstudio.ml.modelfile import LoadedModel
@@ -82,12 +86,29 @@ def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
 
 
 @dataclass
-class ClusterTally:
-    """Pixel and object counts of one cluster finder, summed over frames."""
+class PixelTally:
+    """Pixel counts of one binary finder, summed over frames."""
 
     tp: int = 0
     fp: int = 0
     fn: int = 0
+
+    def add(self, found: np.ndarray, true: np.ndarray, scored: np.ndarray) -> None:
+        """Count ``found`` against ``true`` over the ``scored`` pixels."""
+        self.tp += int((found & true & scored).sum())
+        self.fp += int((found & ~true & scored).sum())
+        self.fn += int((~found & true & scored).sum())
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+
+
+@dataclass
+class ClusterTally:
+    """Pixel and object counts of one cluster finder, summed over frames."""
+
+    pixels: PixelTally = field(default_factory=PixelTally)
     regions: int = 0
     real_regions: int = 0
     efficiency: Efficiency = field(default_factory=Efficiency)
@@ -102,9 +123,7 @@ class ClusterTally:
         labels = frame.labels
         scored = (labels == BACKGROUND) | (labels == CLUSTER)  # glowing and hot pixels masked
         true = labels == CLUSTER
-        self.tp += int((found & true).sum())
-        self.fp += int((found & scored & ~true).sum())
-        self.fn += int((~found & true).sum())
+        self.pixels.add(found, true, scored)
         signal, _ = cluster_significance(frame)
         labelled = np.array([c.detectable for c in frame.clusters], bool)
         touched = np.zeros(len(frame.clusters) + 1, bool)
@@ -121,7 +140,7 @@ class ClusterTally:
 
     @property
     def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
+        return self.pixels.f1
 
     @property
     def recall(self) -> float:
@@ -132,6 +151,27 @@ class ClusterTally:
     @property
     def precision(self) -> float:
         return self.real_regions / self.regions if self.regions else 0.0
+
+
+GLOW_OBSERVERS = ("frame's estimate", "true pedestal and drift", "true mean pedestal")
+"""What the local glow observer is told the pedestal and noise are (see :func:`glow_references`)."""
+
+
+def glow_references(test: TestFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(pedestal, noise)`` per pixel for each of :data:`GLOW_OBSERVERS`: the darkest-block estimate of the
+    model's normalisation (:func:`~ccdstudio.ml.normalize.dark_pedestal`, per amplifier), the true level
+    without glow (pedestal, drift and mean dark charge) with the true read noise, and that level's mean per
+    amplifier with the true read noise."""
+    from ccdstudio.ml.normalize import dark_pedestal
+
+    frame = test.frame
+    level, sigma = dark_level(frame), read_noise(frame)
+    mean, estimate, estimated_sigma = level.copy(), np.empty_like(level), np.empty_like(level)
+    for amp in frame.amplifiers:
+        region = (amp.rows, amp.cols)
+        mean[region] = level[region].mean()
+        estimate[region], estimated_sigma[region] = dark_pedestal(test.image[region].astype(np.float64))
+    return dict(zip(GLOW_OBSERVERS, [(estimate, estimated_sigma), (level, sigma), (mean, sigma)]))
 
 
 def classic_significance(image: np.ndarray) -> np.ndarray:
@@ -151,10 +191,11 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.jobs import run
     from ccdstudio.ml.infer import predict
     from ccdstudio.ml.metrics import Evaluation
-    from ccdstudio.simulate.ccd import CLUSTER
-    from ccdstudio.simulate.detection import cluster_significance, ideal_recall
+    from ccdstudio.simulate.ccd import CLUSTER, GLOWING
+    from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall
 
     unet = ClusterTally()
+    glow = {name: PixelTally() for name in ("unet", *GLOW_OBSERVERS)}
     significances, trials = [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation = Evaluation(model.info.classes.names)
@@ -166,11 +207,16 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         significances.append(significance[counted])
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame)
+        scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
+        glow["unet"].add(labels == GLOWING, glowing, scored)
+        for name, (level, sigma) in glow_references(test).items():
+            found = glow_observer(test.image, level, sigma, scored, test.frame.params.glow_sigma)
+            glow[name].add(found, glowing, scored)
         z = classic_significance(test.image.astype(np.float64))
         for (k1, k2), tally in classic.items():
             tally.add(hysteresis(z >= k1, z >= k2), test.frame)
     best = max(classic, key=lambda pair: classic[pair].f1)
-    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation,
+    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation, "glow": glow,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION)}
 
 
@@ -242,6 +288,12 @@ def run(quick: bool) -> Iterator[Figure]:
     for name in model.info.classes.names:
         yield Figure(GROUP, f"F1 {name}", report[name]["f1-score"], "", higher_is_better=True,
                      note=f"support {report[name]['support']}")
+    glow = result["glow"]
+    yield Figure(GROUP, "F1 glowing (glow vs background pixels)", glow["unet"].f1, "",
+                 glow[GLOW_OBSERVERS[0]].f1, "box mean >= 3 sigma, frame's own pedestal", higher_is_better=True)
+    for name in GLOW_OBSERVERS[1:]:
+        yield Figure(GROUP, f"F1 glowing of a local observer told the {name}", glow[name].f1, "",
+                     note=f"{GLOW_WINDOW} px box mean >= 3 read noises")
     first = next(test_frames(QUICK_SETS if quick else TEST_SETS))
     for name, value in robustness(model, first).items():
         yield Figure(GROUP, name, value, "", higher_is_better=True)

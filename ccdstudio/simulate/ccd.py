@@ -107,6 +107,9 @@ class SimulatedFrame:
     cluster_ids
         int32 id of the cluster that put the most charge in each pixel (0 for none); ids index ``clusters``
         as ``clusters[id - 1]``.
+    baseline
+        float32 ADU each pixel reads with no charge and no noise: its amplifier's pedestal with the row and
+        column drift.
     """
 
     image: np.ndarray
@@ -117,6 +120,7 @@ class SimulatedFrame:
     amplifiers: list[Amplifier]
     cluster_adu: np.ndarray
     cluster_ids: np.ndarray
+    baseline: np.ndarray
     deposits: list[Deposit] = field(default_factory=list, repr=False)
 
 
@@ -254,6 +258,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     image = np.empty(shape, np.float32)
     labels = np.zeros(shape, np.uint8)
     cluster_adu = np.empty(shape, np.float32)
+    baseline = np.empty(shape, np.float32)
     for amp in amplifiers:
         view_shape = amp.shape
         light = glow(view_shape, params)
@@ -266,6 +271,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
         noise = rng.standard_normal(view_shape, dtype=np.float32) * np.float32(amp.sigma)
         amp.view(image)[...] = np.minimum(pedestal + np.float32(amp.gain) * charge + noise, params.saturation)
         amp.view(cluster_adu)[...] = signal
+        amp.view(baseline)[...] = pedestal
         if params.overscan:
             scan_noise = rng.standard_normal((view_shape[0], params.overscan), dtype=np.float32)
             amp.overscan = np.minimum(np.float32(amp.pedestal) + row_drift + col_drift[:, view_shape[1]:]
@@ -282,7 +288,8 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
         labels[is_cluster] = kind_index[cluster_ids[is_cluster]]
     labels[hot_mask] = HOT_PIXEL
     clusters = _truth(deposits, labels >= CLUSTER, cluster_ids, cluster_adu)
-    return SimulatedFrame(image, labels, classes, clusters, params, amplifiers, cluster_adu, cluster_ids, deposits)
+    return SimulatedFrame(image, labels, classes, clusters, params, amplifiers, cluster_adu, cluster_ids, baseline,
+                          deposits)
 
 
 def _place(deposits: list[Deposit], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,12 @@ A cluster's *signal* is its noise-free charge summed over the frame, in units of
 ``sqrt(sum(s_i^2)) / sigma`` over its pixels. No finder does better than that filter, and a finder that has to
 look everywhere pays for each place it looks: :func:`ideal_recall` is the recall such an ideal observer
 reaches at a given object precision, an upper bound for any finder on the same frames.
+
+Glow is a smooth excess over the pedestal; whether a pixel is ``glowing`` (expected glow at least
+``glow_sigma`` read noises) can only be judged from its neighbourhood. :func:`glow_observer` is such a local
+judge: it averages the excess over the pedestal in a box and compares it with the threshold, given whatever
+pedestal and noise it is told, so the glowing F1 it reaches with the true pedestal (with or without its
+drift) shows how much of a glow edge a frame gives away.
 """
 
 from __future__ import annotations
@@ -14,12 +20,47 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 from scipy.special import ndtr
 
 from ccdstudio.simulate.ccd import SimulatedFrame
 
 SIGNAL_BINS: tuple[float, ...] = (3.0, 5.0, 10.0, 20.0, 50.0, 100.0, math.inf)
 """Edges (in sigma of total signal) of the bins :class:`Efficiency` counts in."""
+GLOW_WINDOW = 32
+"""Side (pixels) of the box :func:`glow_observer` averages over."""
+
+
+def read_noise(frame: SimulatedFrame) -> np.ndarray:
+    """Each pixel's read noise (ADU), that of the amplifier reading it."""
+    sigma = np.empty(frame.labels.shape, np.float64)
+    for amp in frame.amplifiers:
+        sigma[amp.rows, amp.cols] = amp.sigma
+    return sigma
+
+
+def dark_level(frame: SimulatedFrame) -> np.ndarray:
+    """ADU each pixel reads on average without glow, defects or clusters: the baseline (pedestal with its
+    drift) plus the mean dark charge."""
+    level = frame.baseline.astype(np.float64)
+    for amp in frame.amplifiers:
+        level[amp.rows, amp.cols] += amp.gain * frame.params.dark_current
+    return level
+
+
+def glow_observer(image: np.ndarray, level: np.ndarray | float, sigma: np.ndarray | float, scored: np.ndarray,
+                  glow_sigma: float = 3.0, window: int = GLOW_WINDOW) -> np.ndarray:
+    """Where a local observer calls glow: the mean of ``image - level`` over the ``scored`` pixels of the
+    ``window``-square box around each pixel is at least ``glow_sigma * sigma``.
+
+    ``level`` and ``sigma`` are what the observer takes the pedestal and read noise to be (scalars or
+    per-pixel arrays); ``scored`` marks the pixels it may average (e.g. those neither hot nor in a cluster).
+    """
+    scored = scored & np.isfinite(image)
+    excess = ndimage.uniform_filter(np.where(scored, image - level, 0.0), window)
+    weight = ndimage.uniform_filter(scored.astype(np.float64), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return excess / weight >= glow_sigma * np.asarray(sigma)
 
 
 def cluster_significance(frame: SimulatedFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -27,11 +68,8 @@ def cluster_significance(frame: SimulatedFrame) -> tuple[np.ndarray, np.ndarray]
 
     Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
     """
-    sigma = np.empty(frame.labels.shape, np.float64)
-    for amp in frame.amplifiers:
-        sigma[amp.rows, amp.cols] = amp.sigma
     owner = frame.cluster_ids.ravel()
-    snr = (frame.cluster_adu / sigma).ravel()
+    snr = (frame.cluster_adu / read_noise(frame)).ravel()
     count = len(frame.clusters) + 1
     signal = np.bincount(owner, weights=snr, minlength=count)[1:]
     significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])

@@ -109,6 +109,15 @@ def test_dark_current_adds_poisson_charge(rng):
     assert excess.var() == pytest.approx(16.0 * 2.0 + 0.25, rel=0.05)
 
 
+def test_baseline_is_the_pedestal_with_its_drift(rng):
+    params = quiet(read_noise=2.0, pedestal=3000.0, pedestal_row_drift=6.0, pedestal_col_drift=2.0)
+    frame = simulate_ccd((400, 300), params, rng)
+    assert frame.baseline.shape == frame.image.shape
+    assert np.ptp(frame.baseline.mean(axis=1)) == pytest.approx(2 * 6.0, rel=0.5)  # it drifts along rows
+    residual = frame.image - frame.baseline
+    assert abs(residual.mean()) < 0.05 and residual.std() == pytest.approx(2.0, rel=0.02)
+
+
 def test_kinds_label_each_cluster_by_its_kind(rng):
     params = quiet(read_noise=3.0)
     shape = (80, 80)

@@ -1,4 +1,5 @@
-"""Cluster detectability: signal and matched-filter significance, the ideal observer's recall, efficiency."""
+"""Detectability: clusters' signal and matched-filter significance, the ideal observer's recall, efficiency;
+the local glow observer."""
 
 import math
 
@@ -6,9 +7,10 @@ import numpy as np
 import pytest
 from scipy.special import ndtr, ndtri
 
-from ccdstudio.simulate.ccd import simulate_ccd
+from ccdstudio.simulate.ccd import GLOWING, simulate_ccd
 from ccdstudio.simulate.clusters import Deposit
-from ccdstudio.simulate.detection import Efficiency, cluster_significance, ideal_recall
+from ccdstudio.simulate.detection import (Efficiency, cluster_significance, dark_level, glow_observer, ideal_recall,
+                                         read_noise)
 from tests.simulate.test_ccd import quiet
 
 
@@ -47,3 +49,30 @@ def test_efficiency_counts_per_signal_bin():
     assert efficiency.found.tolist() == [1, 1, 0, 0, 0, 1]
     recall = efficiency.recall()
     assert recall[0] == 0.5 and np.isnan(recall[2])
+
+
+def glowing_f1(found: np.ndarray, truth: np.ndarray) -> float:
+    return 2 * (found & truth).sum() / (found.sum() + truth.sum())
+
+
+def test_glow_observer_finds_the_edge_when_told_the_true_pedestal_and_misses_it_when_not(rng):
+    params = quiet(read_noise=3.0, gain=2.0, dark_current=1.5, glow_peak=60.0, glow_length=150.0,
+                   pedestal_row_drift=6.0)
+    frame = simulate_ccd((512, 512), params, rng)
+    truth = frame.labels == GLOWING
+    everywhere = np.ones(truth.shape, bool)
+    level, sigma = dark_level(frame), read_noise(frame)
+    assert sigma.min() == sigma.max() == pytest.approx(3.0)
+    told = glow_observer(frame.image, level, sigma, everywhere)
+    assert glowing_f1(told, truth) > 0.97
+    # Told a pedestal 2 sigma too high, it calls the edge where the glow is 5 sigma: far inside the true one.
+    high = glow_observer(frame.image, level + 6.0, 3.0, everywhere)
+    assert high.sum() < 0.8 * truth.sum() and not (high & ~truth).any()
+
+
+def test_glow_observer_averages_only_the_pixels_it_may_use(rng):
+    image = np.zeros((64, 64))
+    image[30:34, 30:34] = 1000.0  # a bright cluster in a frame without glow
+    cluster = image > 0
+    assert glow_observer(image, 0.0, 1.0, np.ones(image.shape, bool)).any()
+    assert not glow_observer(image, 0.0, 1.0, ~cluster).any()
