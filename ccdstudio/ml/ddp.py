@@ -100,7 +100,10 @@ def local_device(device: torch.device, layout: Distributed) -> torch.device:
     return torch.device("cuda", layout.local_rank) if device.type == "cuda" and layout.enabled else device
 
 
-def teardown(layout: Distributed) -> None:
-    """Leave the process group."""
+def teardown(layout: Distributed, finished: bool = False) -> None:
+    """Leave the process group; after a ``finished`` run, first wait for every rank to get there, so that no
+    rank closes its connections while another still uses them (gloo aborts the process then)."""
     if layout.enabled and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()

@@ -399,15 +399,17 @@ def train(data: TrainingData, out: str | os.PathLike[str], config: TrainConfig =
     device = choose_device(config.device)
     layout = ddp.setup(device)
     device = ddp.local_device(device, layout)
+    finished = False
     try:
         result = yield from _train(data, out, config, dict(architecture or {}), resume, init, cancel, device,
                                    layout)
+        finished = True
     except CcdstudioError as error:
         if layout.is_main and not isinstance(error, Cancelled):
             yield Progress(None, str(error), {"event": "error", "message": str(error)})
         raise
     finally:
-        ddp.teardown(layout)
+        ddp.teardown(layout, finished)
     return result
 
 
