@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ccdstudio.cli._common import add_command, int_range
+from ccdstudio.ml.postprocess import STEPS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,6 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overlap", type=float, default=0.5, metavar="F",
                         help="inference overlap stored in the model (default 0.5: with tile 512 and depth 4 tiled "
                         "inference equals a whole-image pass)")
+    parser.add_argument("--postprocess", action="append", default=[], choices=tuple(STEPS), metavar="STEP",
+                        help="a step stored in the model for prediction to run on its class map (repeatable): "
+                        "hot_lines turns hot columns/rows too faint to see pixel by pixel into hot_pixel "
+                        "(needs background, hot_pixel and cluster classes and the ccd normalisation)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")
@@ -181,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, crop=args.crop, samples_per_epoch=args.samples_per_epoch,
         val_split=args.val_split, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule, loss=args.loss,
         patience=args.patience, keep=args.keep, seed=args.seed, device=args.device, amp=not args.no_amp, workers=args.workers,
-        tile=args.tile, overlap=args.overlap, augmentation=Augmentation(),
+        tile=args.tile, overlap=args.overlap, postprocess=tuple(args.postprocess), augmentation=Augmentation(),
     )
     architecture = parse_model_config(args.model_config)
     specs = find_pairs(args.data)

@@ -25,6 +25,7 @@ from ccdstudio.errors import CcdstudioError, FormatError
 from ccdstudio.io.atomic import atomic_path
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.ml.normalize import Normalization
+from ccdstudio.ml.postprocess import check_steps
 from ccdstudio.ml.unet import UNet, UNetConfig
 
 FORMAT = "ccdstudio-unet"
@@ -48,12 +49,15 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
     created: str = ""
+    postprocess: tuple[str, ...] = ()
+    """Steps :func:`~ccdstudio.ml.infer.predict` runs on the class map (:mod:`ccdstudio.ml.postprocess`)."""
 
     def __post_init__(self) -> None:
         if len(self.classes) != self.architecture.n_classes:
             raise CcdstudioError(
                 f"{len(self.classes)} class names for a network with {self.architecture.n_classes} outputs"
             )
+        self.postprocess = check_steps(self.postprocess, self.classes.names, self.normalization.method)
 
     @property
     def in_channels(self) -> int:
@@ -74,6 +78,7 @@ class ModelInfo:
             "metrics": self.metrics,
             "ccdstudio_version": self.version,
             "created": self.created or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "postprocess": list(self.postprocess),
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class ModelInfo:
                 metrics=dict(data.get("metrics") or {}),
                 version=str(data.get("ccdstudio_version", "")),
                 created=str(data.get("created", "")),
+                postprocess=tuple(str(step) for step in data.get("postprocess") or ()),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise FormatError(f"the model description is incomplete: {error!r}") from None

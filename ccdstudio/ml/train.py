@@ -110,6 +110,8 @@ class TrainConfig:
     workers: int | None = None
     tile: int = 512
     overlap: float = 0.5
+    postprocess: tuple[str, ...] = ()
+    """Steps stored in the model for inference to run on its class map (:mod:`ccdstudio.ml.postprocess`)."""
     augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
@@ -460,7 +462,7 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     info = ModelInfo(arch, data.classes, data.normalization, config.tile, config.overlap,
                      training={**summary, "config": asdict(config), "world_size": layout.world_size,
                                **({"init": init_record} if init_record else {})},
-                     seed=config.seed)
+                     seed=config.seed, postprocess=config.postprocess)
     workers = config.workers if config.workers is not None else _default_workers(device, layout)
     val_windows = [data.validation[k] for k in layout.shard(len(data.validation))]
     val_rounds = math.ceil(len(layout.shard_of(0, len(data.validation))) / config.batch_size)  # rank 0 has the most

@@ -108,3 +108,19 @@ def test_default_model_missing_names_the_option(tmp_path, monkeypatch):
     (tmp_path / f"{modelfile.DEFAULT_MODEL}.safetensors").write_bytes(b"x")
     assert resolve_model(None).name == f"{modelfile.DEFAULT_MODEL}.safetensors"
     assert modelfile.bundled_models() == [tmp_path / f"{modelfile.DEFAULT_MODEL}.safetensors"]
+
+
+def test_post_processing_steps_are_stored_and_checked(tmp_path):
+    config = UNetConfig(in_channels=1, n_classes=4, depth=2, base=4)
+    info = ModelInfo(config, ClassSet.preset("ccd"), Normalization("ccd"), postprocess=["hot_lines"])
+    path = tmp_path / "m.safetensors"
+    save_model(path, UNet(config), info)
+    assert read_info(path).postprocess == ("hot_lines",)
+    assert ModelInfo(config, ClassSet.preset("ccd"), Normalization("ccd")).postprocess == ()
+    with pytest.raises(CcdstudioError, match="unknown post-processing step 'sharpen'"):
+        ModelInfo(config, ClassSet.preset("ccd"), Normalization("ccd"), postprocess=("sharpen",))
+    other = ClassSet.from_names(["background", "ink", "papyrus", "crack"])
+    with pytest.raises(CcdstudioError, match="needs the class"):
+        ModelInfo(config, other, Normalization("ccd"), postprocess=("hot_lines",))
+    with pytest.raises(CcdstudioError, match="needs the ccd normalisation"):
+        ModelInfo(config, ClassSet.preset("ccd"), Normalization("percentile"), postprocess=("hot_lines",))
