@@ -61,34 +61,34 @@ def find_hot_columns(z: np.ndarray, exclude: np.ndarray | None = None, *, offset
 def excess_over_sides(z: np.ndarray, valid: np.ndarray, side: int) -> np.ndarray:
     """``z`` minus the higher of the means of the valid pixels in the ``side`` columns to the left and to the
     right, row by row; NaN where ``valid`` is False or a side has no valid pixel (at the frame's edges)."""
-    height, width = z.shape
-    values = np.where(valid, z, 0).astype(np.float64)
-    sums = np.zeros((height, width + 1))
-    np.cumsum(values, axis=1, out=sums[:, 1:])
-    counts = np.zeros((height, width + 1))
-    np.cumsum(valid, axis=1, out=counts[:, 1:])
-    x = np.arange(width)
-    left0, right1 = np.maximum(x - side, 0), np.minimum(x + 1 + side, width)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        left = (sums[:, x] - sums[:, left0]) / (counts[:, x] - counts[:, left0])
-        right = (sums[:, right1] - sums[:, x + 1]) / (counts[:, right1] - counts[:, x + 1])
-    level = np.maximum(left, right)  # NaN where a side has no valid pixel (the frame's edges): left out
+    values = np.where(valid, z, 0).astype(np.float32)
+    counts = valid.astype(np.float32)
+    left_kernel = np.r_[np.ones(side), np.zeros(side + 1)].astype(np.float32)  # columns x - side .. x - 1
+    sides = []
+    for kernel in (left_kernel, left_kernel[::-1].copy()):
+        total = ndimage.correlate1d(values, kernel, axis=1, mode="constant")
+        number = ndimage.correlate1d(counts, kernel, axis=1, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sides.append(np.where(number > 0.5, total / number, np.nan))
+    level = np.maximum(*sides)  # NaN where a side has no valid pixel (the frame's edges): left out
     return np.where(valid, z - level, np.nan).astype(np.float32)
 
 
 def local_noise(excess: np.ndarray, valid: np.ndarray, run: int = RUN, block: int = BLOCK) -> np.ndarray:
     """The noise of ``excess`` per pixel as sums along a column see it: ``sqrt(run)`` times the robust spread
-    (MAD) of its ``run``-row means in each ``block``-square block, so that noise correlated along the
-    columns (charge-transfer smear of bright glow) counts. At least 1e-3."""
+    (MAD) of its ``run``-row means (taken every quarter run) in each ``block``-square block, so that noise
+    correlated along the columns (charge-transfer smear of bright glow) counts. At least 1e-3."""
     usable = (valid & np.isfinite(excess)).astype(np.float32)
     sums = ndimage.uniform_filter1d(np.where(usable > 0, excess, 0).astype(np.float32), run, axis=0)
     counts = ndimage.uniform_filter1d(usable, run, axis=0)
-    means = np.where(counts > 0.5, sums / np.maximum(counts, 1e-6), np.nan)
-    height, width = means.shape
+    height, width = excess.shape
+    every = max(run // 4, 1)  # neighbouring run means overlap; a quarter of a run apart is enough
+    means = np.where(counts > 0.5, sums / np.maximum(counts, 1e-6), np.nan)[::every]
+    block_rows = max(block // every, 1)
     rows, cols = -(-height // block), -(-width // block)
-    padded = np.full((rows * block, cols * block), np.nan, np.float32)
-    padded[:height, :width] = means
-    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    padded = np.full((rows * block_rows, cols * block), np.nan, np.float32)
+    padded[: means.shape[0], :width] = means
+    blocks = padded.reshape(rows, block_rows, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # blocks without a usable pixel
         deviation = np.abs(blocks - np.nanmedian(blocks, axis=2, keepdims=True))

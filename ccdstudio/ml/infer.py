@@ -31,11 +31,12 @@ import torch
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.io.source import ImageSource
-from ccdstudio.jobs import CancelToken, Job, Progress, check
+from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.ml.device import autocast, inference_batch_size
 from ccdstudio.ml.fused import Forward, inference_forward
 from ccdstudio.ml.modelfile import LoadedModel
 from ccdstudio.ml.normalize import Stats, sample_planes
+from ccdstudio.ml.postprocess import run_steps
 
 
 @dataclass
@@ -187,6 +188,9 @@ def predict(
         Also return per-class probabilities ``(classes, h, w)`` float32 (written to ``prob_out`` if given).
     out
         A ``(h, w)`` uint8 array (e.g. a ``numpy.memmap``) to write class indices into.
+
+    The model's post-processing steps (:mod:`ccdstudio.ml.postprocess`) run on the class map last; the
+    probabilities stay the network's.
     """
     started = time.perf_counter()
     info = model.info
@@ -233,6 +237,7 @@ def predict(
 
     top = 0
     total_tiles = len(rows.starts) * len(cols.starts)
+    network_share = 0.9 if info.postprocess else 1.0
     with torch.inference_mode(), ThreadPoolExecutor(max_workers=1) as reader:
         # Each band (a row of tiles) reuses the previous band's overlapping rows, so every frame row is read
         # and normalised once; the reader prepares the next band's new rows while this one computes.
@@ -276,7 +281,10 @@ def predict(
                     weights = torch.from_numpy(row_sum[top: top + done_rows]).to(device)[:, None] * col_sum[None, :]
                     probs_out[:, top: top + done_rows] = (finished / weights).cpu().numpy()
             tiles_done = (k + 1) * len(cols.starts)
-            yield Progress(tiles_done / total_tiles, f"tile {tiles_done}/{total_tiles}")
+            yield Progress(network_share * tiles_done / total_tiles, f"tile {tiles_done}/{total_tiles}")
+    if info.postprocess:
+        yield from scaled(run_steps(info.postprocess, info.classes.names, source, planes[0], stats.offset[0],
+                                    stats.scale[0], labels, cancel), network_share, 1 - network_share)
     return Prediction(labels, probs_out, planes, time.perf_counter() - started)
 
 

@@ -13,9 +13,16 @@ refuses a model that asks for a step it cannot run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ccdstudio.errors import CcdstudioError
+from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ccdstudio.io.source import ImageSource
 
 STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster")}
 """Every known step and the classes it needs."""
@@ -34,3 +41,62 @@ def check_steps(steps: Sequence[str], class_names: Sequence[str], normalization_
             raise CcdstudioError(f"post-processing step {step!r} needs the ccd normalisation, not "
                                  f"{normalization_method!r}")
     return tuple(steps)
+
+
+STRIP = 512
+"""Columns (rows) read at a time: memory stays bounded on frames of any size."""
+_MARGIN = 16
+"""Neighbouring columns read beside a strip: the sides compared with and the clusters' surroundings."""
+
+
+def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSource, plane: int,
+              offset: float, scale: float, labels: np.ndarray, cancel: CancelToken | None = None) -> Job[int]:
+    """Run ``steps`` on ``labels`` (changed in place) of ``source``'s ``plane``, which the model scales as
+    ``(x - offset) / scale`` (its noise); a job returning the number of pixels changed."""
+    import numpy as np
+
+    def read(window: tuple[slice, slice]) -> np.ndarray:
+        raw = np.asarray(source.read(plane, window), np.float32)
+        return (raw - np.float32(offset)) / np.float32(scale)
+
+    changed = 0
+    for i, step in enumerate(steps):
+        if step != "hot_lines":  # check_steps keeps unknown steps out of a ModelInfo
+            raise CcdstudioError(f"unknown post-processing step {step!r}")
+        changed += yield from scaled(_hot_lines(class_names, read, labels, cancel), i / len(steps), 1 / len(steps))
+    return changed
+
+
+def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
+               cancel: CancelToken | None) -> Job[int]:
+    """Hot columns, then hot rows, strip by strip; their background or glowing pixels become hot_pixel."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.hot_lines import find_hot_columns
+
+    hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
+    free = [class_names.index(name) for name in ("background", "glowing") if name in class_names]
+    height, width = labels.shape
+    strips = [(True, start) for start in range(0, width, STRIP)] + [(False, start) for start in range(0, height, STRIP)]
+    changed = 0
+    for done, (columns, start) in enumerate(strips, start=1):
+        check(cancel)
+        length = width if columns else height
+        low, high = max(start - _MARGIN, 0), min(start + STRIP + _MARGIN, length)
+        window = (slice(None), slice(low, high)) if columns else (slice(low, high), slice(None))
+        near = labels[window]
+        exclude = ndimage.maximum_filter(near == cluster, size=7) | (near == hot)
+        z = read((slice(0, height), window[1]) if columns else (window[0], slice(0, width)))
+        if columns:
+            found = find_hot_columns(z, exclude)
+        else:
+            found = find_hot_columns(z.T, exclude.T).T
+        inner = slice(start - low, start - low + min(STRIP, length - start))
+        found, target = (found[:, inner], labels[:, start: start + STRIP]) if columns else \
+            (found[inner], labels[start: start + STRIP])
+        mask = found & np.isin(target, free)
+        target[mask] = hot
+        changed += int(mask.sum())
+        yield Progress(done / len(strips), f"hot columns and rows: strip {done}/{len(strips)}")
+    return changed

@@ -27,7 +27,8 @@ channels (the data's must match) and the normalisation (used as stored, not re-e
 the two models stay comparable; data loaded for another method is an error). Classes are matched by name:
 the classifier rows of classes the model knows are copied (permuted to the data's order), those of new
 classes keep their fresh initialisation, and classes missing from the data are dropped. The written model's
-training record notes the init model (``training["init"]``: name, path, SHA-256, size, classes).
+training record notes the init model (``training["init"]``: name, path, SHA-256, size, classes), and it keeps
+the init model's post-processing steps (those its classes still allow) unless others are configured.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from ccdstudio.ml.modelfile import (
     save_model,
 )
 from ccdstudio.ml.normalize import Normalization, sample_planes
+from ccdstudio.ml.postprocess import STEPS
 from ccdstudio.ml.unet import UNet, UNetConfig
 
 OPTIMIZERS = ("adam", "adamw", "adadelta", "sgd")
@@ -263,6 +265,13 @@ def _architecture(requested: dict[str, Any], data: TrainingData, start: UNetConf
         raise CcdstudioError(f"the architecture comes from {name}; drop the conflicting settings "
                              f"{', '.join(conflicts)}")
     return arch
+
+
+def _postprocess(config: TrainConfig, base: ModelInfo | None, classes: ClassSet) -> tuple[str, ...]:
+    """The configured post-processing steps, else those of the model continued from that the classes allow."""
+    if config.postprocess or base is None:
+        return config.postprocess
+    return tuple(step for step in base.postprocess if all(name in classes.names for name in STEPS[step]))
 
 
 def _transfer(net: UNet, init: InitModel, classes: ClassSet) -> dict[str, list[str]]:
@@ -462,7 +471,7 @@ def _train(data: TrainingData, out: Path, config: TrainConfig, architecture: dic
     info = ModelInfo(arch, data.classes, data.normalization, config.tile, config.overlap,
                      training={**summary, "config": asdict(config), "world_size": layout.world_size,
                                **({"init": init_record} if init_record else {})},
-                     seed=config.seed, postprocess=config.postprocess)
+                     seed=config.seed, postprocess=_postprocess(config, base, data.classes))
     workers = config.workers if config.workers is not None else _default_workers(device, layout)
     val_windows = [data.validation[k] for k in layout.shard(len(data.validation))]
     val_rounds = math.ceil(len(layout.shard_of(0, len(data.validation))) / config.batch_size)  # rank 0 has the most

@@ -163,3 +163,21 @@ def test_a_resumed_finetuning_keeps_its_architecture_and_init_record(source, tmp
     info = read_info(out)
     assert info.architecture == read_info(path).architecture
     assert info.training["init"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_init_models_post_processing_is_kept_where_the_classes_allow(toy_files, tmp_path, rng):
+    ccd = ClassSet.preset("ccd")
+    arch = UNetConfig.from_dict({**TINY, "in_channels": 1, "n_classes": 4})
+    init = tmp_path / "ccd.safetensors"
+    save_model(init, UNet(arch), ModelInfo(arch, ccd, Normalization("ccd"), postprocess=("hot_lines",)))
+    folder = tmp_path / "ccd-frames"
+    for i in range(2):
+        image, labels = toy_frame(rng)  # classes 0-2 of the ccd preset
+        write_pair(folder, f"f{i}", image, None)
+        save_labels(folder / f"f{i}_labels.fits", labels, ccd)
+    data = load_data(find_pairs([folder]), crop=32, val_split=0.25, seed=0)
+    kept = run(train(data, tmp_path / "kept.safetensors", _config(), init=init))
+    assert read_info(kept.model).postprocess == ("hot_lines",)
+    # Fine-tuned to classes without cluster, the step has nothing to work with and is dropped.
+    other = load_data(find_pairs(toy_files), crop=32, val_split=0.25, seed=0)
+    assert read_info(run(train(other, tmp_path / "other.safetensors", _config(), init=init)).model).postprocess == ()

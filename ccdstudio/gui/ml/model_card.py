@@ -24,6 +24,9 @@ def describe_model(path: Path) -> str:
              f"**Input:** {info.in_channels} channel(s), normalised by *{info.normalization.method}*  ",
              f"**Network:** U-Net, depth {arch.depth}, base width {arch.base}, {arch.norm} norm  ",
              f"**Tiles:** {info.tile} px, overlap {info.overlap:g}"]
+    if info.postprocess:
+        lines[-1] += "  "
+        lines.append(f"**After the network:** {', '.join(info.postprocess)}")
     lines += _training_lines(info.training, info.seed)
     lines += _metric_lines(info.metrics, info.classes.names)
     if info.created:

@@ -1,0 +1,83 @@
+"""Post-processing a model file asks for: faint hot columns and rows become hot_pixel after the network."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ccdstudio.io.source import ArraySource
+from ccdstudio.jobs import run
+from ccdstudio.labels.classes import ClassSet
+from ccdstudio.ml import postprocess
+from ccdstudio.ml.infer import predict
+from ccdstudio.ml.modelfile import LoadedModel, ModelInfo
+from ccdstudio.ml.normalize import Normalization
+from ccdstudio.ml.unet import UNet, UNetConfig
+
+BACKGROUND, GLOWING, HOT, CLUSTER = range(4)
+
+
+def constant_model(label: int, steps=("hot_lines",)) -> LoadedModel:
+    """A CCD model whose network calls every pixel ``label``."""
+    config = UNetConfig(1, 4, depth=2, base=4)
+    net = UNet(config).eval()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0]))
+        net.head.bias[label] = 10.0
+    info = ModelInfo(config, ClassSet.preset("ccd"), Normalization("ccd"), tile=64, overlap=0.25,
+                     postprocess=steps)
+    return LoadedModel(net, info)
+
+
+def frame_with_faint_lines(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with a 1-sigma hot column and a hot row."""
+    image = rng.normal(1000.0, 5.0, (300, 400)).astype(np.float32)
+    lines = np.zeros(image.shape, bool)
+    lines[40:280, 64] = True  # on a strip's first column when strips are 64 wide
+    lines[150, 20:380] = True  # across every column strip
+    image[lines] += 5.0
+    return image, lines
+
+
+@pytest.mark.parametrize("strip", [postprocess.STRIP, 64])
+def test_predict_turns_faint_hot_lines_into_hot_pixels(rng, monkeypatch, strip):
+    monkeypatch.setattr(postprocess, "STRIP", strip)
+    image, lines = frame_with_faint_lines(rng)
+    labels = run(predict(constant_model(BACKGROUND), ArraySource(image))).labels
+    hot = labels == HOT
+    assert (hot & lines).sum() >= 0.9 * lines.sum()
+    assert (hot & ~lines).sum() <= 10
+    assert set(np.unique(labels)) == {BACKGROUND, HOT}
+
+
+def test_without_the_step_or_on_clusters_nothing_changes(rng):
+    image, _ = frame_with_faint_lines(rng)
+    plain = constant_model(BACKGROUND, steps=())
+    assert (run(predict(plain, ArraySource(image))).labels == BACKGROUND).all()
+    # Pixels the network calls cluster stay clusters (and are left out of the search).
+    assert (run(predict(constant_model(CLUSTER), ArraySource(image))).labels == CLUSTER).all()
+
+
+def test_progress_covers_the_network_and_the_step(rng):
+    image, _ = frame_with_faint_lines(rng)
+    events = list(predict(constant_model(GLOWING), ArraySource(image)))
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert any("hot columns and rows" in e.message for e in events)
+
+
+def test_a_model_file_can_ask_for_it():
+    info = constant_model(BACKGROUND).info
+    assert dataclasses.replace(info, postprocess=()).postprocess == ()
+    assert ModelInfo.from_dict(info.to_dict()).postprocess == ("hot_lines",)
+
+
+def test_the_model_description_names_the_step(tmp_path):
+    from ccdstudio.gui.ml.model_card import describe_model
+    from ccdstudio.ml.modelfile import save_model
+
+    model = constant_model(BACKGROUND)
+    save_model(tmp_path / "m.safetensors", model.net, model.info)
+    assert "**After the network:** hot_lines" in describe_model(tmp_path / "m.safetensors")
