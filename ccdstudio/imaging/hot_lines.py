@@ -18,8 +18,6 @@ frames (hot-pixel F1 there 0.68 -> 0.87 after the bundled model).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy import ndimage
 
@@ -48,7 +46,7 @@ def find_hot_lines(z: np.ndarray, exclude: np.ndarray | None = None, *, offset: 
 def find_hot_columns(z: np.ndarray, exclude: np.ndarray | None = None, *, offset: float = OFFSET,
                      min_score: float = MIN_SCORE, side: int = SIDE, rounds: int = 2) -> np.ndarray:
     """Boolean mask of hot column segments (see :func:`find_hot_lines`)."""
-    z = np.asarray(z, np.float32)
+    z = np.ascontiguousarray(z, np.float32)
     valid = np.isfinite(z)
     if exclude is not None:
         valid &= ~np.asarray(exclude, bool)
@@ -61,16 +59,21 @@ def find_hot_columns(z: np.ndarray, exclude: np.ndarray | None = None, *, offset
 def excess_over_sides(z: np.ndarray, valid: np.ndarray, side: int) -> np.ndarray:
     """``z`` minus the higher of the means of the valid pixels in the ``side`` columns to the left and to the
     right, row by row; NaN where ``valid`` is False or a side has no valid pixel (at the frame's edges)."""
-    values = np.where(valid, z, 0).astype(np.float32)
-    counts = valid.astype(np.float32)
-    left_kernel = np.r_[np.ones(side), np.zeros(side + 1)].astype(np.float32)  # columns x - side .. x - 1
-    sides = []
-    for kernel in (left_kernel, left_kernel[::-1].copy()):
-        total = ndimage.correlate1d(values, kernel, axis=1, mode="constant")
-        number = ndimage.correlate1d(counts, kernel, axis=1, mode="constant")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sides.append(np.where(number > 0.5, total / number, np.nan))
-    level = np.maximum(*sides)  # NaN where a side has no valid pixel (the frame's edges): left out
+    height, width = z.shape
+
+    def side_sums(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = np.zeros((height, width + 2 * side + 1), np.float32)  # cumulative, ``side`` zeros each end
+        np.cumsum(values, axis=1, out=total[:, side + 1: side + 1 + width])
+        total[:, side + 1 + width:] = total[:, side + width: side + 1 + width]
+        left = total[:, side: side + width] - total[:, :width]
+        right = total[:, 2 * side + 1:] - total[:, side + 1: side + 1 + width]
+        return left, right
+
+    (left_sum, right_sum), (left_count, right_count) = side_sums(np.where(valid, z, 0)), side_sums(valid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left = np.where(left_count > 0.5, left_sum / left_count, np.nan)
+        right = np.where(right_count > 0.5, right_sum / right_count, np.nan)
+    level = np.maximum(left, right)  # NaN where a side has no valid pixel (the frame's edges): left out
     return np.where(valid, z - level, np.nan).astype(np.float32)
 
 
@@ -89,11 +92,11 @@ def local_noise(excess: np.ndarray, valid: np.ndarray, run: int = RUN, block: in
     padded = np.full((rows * block_rows, cols * block), np.nan, np.float32)
     padded[: means.shape[0], :width] = means
     blocks = padded.reshape(rows, block_rows, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # blocks without a usable pixel
-        deviation = np.abs(blocks - np.nanmedian(blocks, axis=2, keepdims=True))
-        spread = MAD_TO_SIGMA * np.nanmedian(deviation, axis=2) * np.sqrt(run)
-        spread = np.where(np.isfinite(spread), spread, np.nanmedian(spread))
+    empty = ~np.isfinite(blocks).any(axis=2)
+    blocks[empty] = 0  # no all-NaN slices for nanmedian (warnings filters are not thread-safe)
+    deviation = np.abs(blocks - np.nanmedian(blocks, axis=2, keepdims=True))
+    spread = MAD_TO_SIGMA * np.nanmedian(deviation, axis=2) * np.sqrt(run)
+    spread[empty] = np.median(spread[~empty]) if (~empty).any() else 1.0
     noise = np.repeat(np.repeat(spread, block, axis=0), block, axis=1)[:height, :width]
     return np.maximum(np.nan_to_num(noise, nan=1.0), 1e-3)
 

@@ -13,7 +13,9 @@ refuses a model that asks for a step it cannot run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ccdstudio.errors import CcdstudioError
@@ -69,7 +71,11 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
 
 def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
                cancel: CancelToken | None) -> Job[int]:
-    """Hot columns, then hot rows, strip by strip; their background or glowing pixels become hot_pixel."""
+    """Hot columns, then hot rows; their background or glowing pixels become hot_pixel.
+
+    Strips of a pass are searched in parallel threads on the labels as the pass found them, then applied, so
+    the result does not depend on the number of cores.
+    """
     import numpy as np
     from scipy import ndimage
 
@@ -78,25 +84,30 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
     hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
     free = [class_names.index(name) for name in ("background", "glowing") if name in class_names]
     height, width = labels.shape
-    strips = [(True, start) for start in range(0, width, STRIP)] + [(False, start) for start in range(0, height, STRIP)]
-    changed = 0
-    for done, (columns, start) in enumerate(strips, start=1):
+
+    def search(columns: bool, start: int) -> np.ndarray:
+        """The hot segments in the ``STRIP`` columns (rows) from ``start``."""
         check(cancel)
         length = width if columns else height
         low, high = max(start - _MARGIN, 0), min(start + STRIP + _MARGIN, length)
-        window = (slice(None), slice(low, high)) if columns else (slice(low, high), slice(None))
+        window = (slice(0, height), slice(low, high)) if columns else (slice(low, high), slice(0, width))
         near = labels[window]
         exclude = ndimage.maximum_filter(near == cluster, size=7) | (near == hot)
-        z = read((slice(0, height), window[1]) if columns else (window[0], slice(0, width)))
-        if columns:
-            found = find_hot_columns(z, exclude)
-        else:
-            found = find_hot_columns(z.T, exclude.T).T
         inner = slice(start - low, start - low + min(STRIP, length - start))
-        found, target = (found[:, inner], labels[:, start: start + STRIP]) if columns else \
-            (found[inner], labels[start: start + STRIP])
-        mask = found & np.isin(target, free)
-        target[mask] = hot
-        changed += int(mask.sum())
-        yield Progress(done / len(strips), f"hot columns and rows: strip {done}/{len(strips)}")
+        if columns:
+            return find_hot_columns(read(window), exclude)[:, inner]
+        return find_hot_columns(read(window).T, exclude.T)[:, inner].T
+
+    passes = [(True, range(0, width, STRIP)), (False, range(0, height, STRIP))]
+    total, done, changed = sum(len(starts) for _, starts in passes), 0, 0
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        for columns, starts in passes:
+            found = pool.map(lambda start, columns=columns: search(columns, start), starts)
+            for start, segments in zip(starts, list(found)):
+                target = labels[:, start: start + STRIP] if columns else labels[start: start + STRIP]
+                mask = segments & np.isin(target, free)
+                target[mask] = hot
+                changed += int(mask.sum())
+                done += 1
+                yield Progress(done / total, f"hot columns and rows: strip {done}/{total}")
     return changed

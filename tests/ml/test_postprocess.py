@@ -81,3 +81,13 @@ def test_the_model_description_names_the_step(tmp_path):
     model = constant_model(BACKGROUND)
     save_model(tmp_path / "m.safetensors", model.net, model.info)
     assert "**After the network:** hot_lines" in describe_model(tmp_path / "m.safetensors")
+
+
+def test_the_result_does_not_depend_on_the_number_of_threads(rng, monkeypatch):
+    monkeypatch.setattr(postprocess, "STRIP", 64)
+    image, _ = frame_with_faint_lines(rng)
+    image[100:104, 300:304] += 400.0  # a cluster the network does not see, right at a strip's edge
+    model = constant_model(BACKGROUND)
+    parallel = run(predict(model, ArraySource(image))).labels
+    monkeypatch.setattr(postprocess.os, "cpu_count", lambda: 1)
+    assert np.array_equal(run(predict(model, ArraySource(image))).labels, parallel)
