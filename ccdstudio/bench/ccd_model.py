@@ -21,7 +21,8 @@ Figures:
   filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach;
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
-- per-class pixel F1 of the U-Net over all four classes (no baseline: the classic finder has no classes);
+- per-class pixel F1 of the U-Net over all four classes, with the model's post-processing
+  (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
   (:func:`~ccdstudio.simulate.detection.glow_observer`) given the pedestal and noise the model's
   normalisation estimates; and the same observer given the true pedestal with its drift, or only its mean,
@@ -34,6 +35,7 @@ Figures:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -189,8 +191,10 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.imaging.threshold import hysteresis
     from ccdstudio.io.source import ArraySource
     from ccdstudio.jobs import run
-    from ccdstudio.ml.infer import predict
+    from ccdstudio.ml.infer import fit_stats, predict
     from ccdstudio.ml.metrics import Evaluation
+    from ccdstudio.ml.modelfile import LoadedModel
+    from ccdstudio.ml.postprocess import run_steps
     from ccdstudio.simulate.ccd import CLUSTER, GLOWING
     from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall
 
@@ -198,9 +202,15 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     glow = {name: PixelTally() for name in ("unet", *GLOW_OBSERVERS)}
     significances, trials = [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
-    evaluation = Evaluation(model.info.classes.names)
+    evaluation, network_only = Evaluation(model.info.classes.names), Evaluation(model.info.classes.names)
+    bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
     for test in test_frames(sets):
-        labels = run(predict(model, ArraySource(test.image))).labels
+        source = ArraySource(test.image)
+        labels = run(predict(bare, source)).labels
+        network_only.add(test.frame.labels, labels)
+        stats = fit_stats(model, source, [0])
+        run(run_steps(model.info.postprocess, model.info.classes.names, source, 0, stats.offset[0], stats.scale[0],
+                      labels))
         evaluation.add(test.frame.labels, labels)
         signal, significance = cluster_significance(test.frame)
         counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
@@ -217,6 +227,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
             tally.add(hysteresis(z >= k1, z >= k2), test.frame)
     best = max(classic, key=lambda pair: classic[pair].f1)
     return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation, "glow": glow,
+            "network only": network_only,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION)}
 
 
@@ -285,8 +296,11 @@ def run(quick: bool) -> Iterator[Figure]:
         yield Figure(GROUP, f"cluster recall, {name} sigma", float(mine), "", float(theirs), baseline,
                      higher_is_better=True, note=f"{count} clusters")
     report = result["evaluation"].report()
+    network = result["network only"].report()
+    steps = ", ".join(model.info.postprocess)
     for name in model.info.classes.names:
-        yield Figure(GROUP, f"F1 {name}", report[name]["f1-score"], "", higher_is_better=True,
+        yield Figure(GROUP, f"F1 {name}", report[name]["f1-score"], "", network[name]["f1-score"] if steps else None,
+                     f"the network alone, without {steps}" if steps else "", higher_is_better=True,
                      note=f"support {report[name]['support']}")
     glow = result["glow"]
     yield Figure(GROUP, "F1 glowing (glow vs background pixels)", glow["unet"].f1, "",

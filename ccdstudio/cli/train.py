@@ -57,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         """
         ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
         ccdstudio train --data frames/ --classes ccd --epochs 128 --val-split 0.02 --patience 0 --keep last --out ccd.safetensors
+        ccdstudio train --data frames/ --classes ccd --postprocess hot_lines --out ccd.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
         ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors

@@ -1,0 +1,16 @@
+"""``ccdstudio bench ccd_model --quick``: the bundled model against the classic finder and the bounds."""
+
+from ccdstudio.bench import ccd_model
+
+
+def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
+    figures = {f.name: f for f in ccd_model.run(quick=True)}
+    cluster = figures["cluster F1 (glow, hot masked)"]
+    assert 0 < cluster.value <= 1 and cluster.baseline_name.startswith("hysteresis")
+    assert figures["cluster recall (> 3 sigma) of an ideal observer"].value >= figures["cluster recall (> 3 sigma)"].value
+    told = figures["F1 glowing of a local observer told the true pedestal and drift"].value
+    assert told > figures["F1 glowing (glow vs background pixels)"].baseline  # the frame's own estimate
+    hot = figures["F1 hot_pixel"]
+    if hot.baseline is not None:  # the model's post-processing next to the network alone
+        assert hot.value >= hot.baseline and "without" in hot.baseline_name
+    assert figures["overscan called background"].value > 0.9
