@@ -30,6 +30,12 @@ STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "c
 """Every known step and the classes it needs."""
 
 
+def usable_steps(steps: Sequence[str], class_names: Sequence[str], normalization_method: str) -> tuple[str, ...]:
+    """Those of ``steps`` a model with these classes and normalisation can run."""
+    return tuple(step for step in steps if step in STEPS and normalization_method == "ccd"
+                 and all(name in class_names for name in STEPS[step]))
+
+
 def check_steps(steps: Sequence[str], class_names: Sequence[str], normalization_method: str) -> tuple[str, ...]:
     """``steps`` as a tuple, or a :class:`CcdstudioError` saying why a model cannot use one of them."""
     for step in steps:

@@ -74,7 +74,7 @@ from ccdstudio.ml.modelfile import (
     save_model,
 )
 from ccdstudio.ml.normalize import Normalization, sample_planes
-from ccdstudio.ml.postprocess import STEPS
+from ccdstudio.ml.postprocess import usable_steps
 from ccdstudio.ml.unet import UNet, UNetConfig
 
 OPTIMIZERS = ("adam", "adamw", "adadelta", "sgd")
@@ -271,7 +271,7 @@ def _postprocess(config: TrainConfig, base: ModelInfo | None, classes: ClassSet)
     """The configured post-processing steps, else those of the model continued from that the classes allow."""
     if config.postprocess or base is None:
         return config.postprocess
-    return tuple(step for step in base.postprocess if all(name in classes.names for name in STEPS[step]))
+    return usable_steps(base.postprocess, classes.names, base.normalization.method)
 
 
 def _transfer(net: UNet, init: InitModel, classes: ClassSet) -> dict[str, list[str]]:

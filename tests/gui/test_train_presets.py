@@ -63,6 +63,46 @@ def test_the_presets_follow_the_ml_recipes(name, recipe):
     assert made.shape == (gui.simulate_size, gui.simulate_size) and made.count == gui.simulate_count
 
 
+def test_the_ccd_preset_keeps_the_recipes_post_processing_where_the_data_allow_it(toy_ccd_data):
+    from ccdstudio.gui.ml.training import train_config
+
+    assert PRESETS["CCD"].extra["postprocess"] == recipes.get_preset("ccd-default").config.postprocess == ("hot_lines",)
+    ccd, other = toy_ccd_data
+    assert train_config(PRESETS["CCD"], ccd).postprocess == ("hot_lines",)
+    assert train_config(PRESETS["CCD"], other).postprocess == ()  # the user's own classes: no cluster class
+    assert train_config(PRESETS["Ink"], other).postprocess == ()
+
+
+def test_the_form_carries_the_presets_post_processing(qtbot):
+    from ccdstudio.gui.ml.train_form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    assert form.settings().extra == {"postprocess": ("hot_lines",)}
+    form.apply_preset("Ink")
+    assert form.settings().extra == {}
+
+
+@pytest.fixture
+def toy_ccd_data(tmp_path):
+    """Training data with the ccd classes, and with other classes."""
+    import numpy as np
+
+    from ccdstudio.labels.io import save_labels
+    from ccdstudio.ml.data import find_pairs
+    from ccdstudio.ml.train import load_data
+    from tests.ml.conftest import CLASSES, toy_frame, write_pair
+
+    rng = np.random.default_rng(0)
+    image, labels = toy_frame(rng)
+    write_pair(tmp_path / "ccd", "f", image, None)
+    save_labels(tmp_path / "ccd" / "f_labels.fits", labels, ClassSet.preset("ccd"))
+    write_pair(tmp_path / "other", "f", image, labels)
+    load = [load_data(find_pairs([tmp_path / name]), crop=32, val_split=0.0) for name in ("ccd", "other")]
+    assert load[1].classes == CLASSES
+    return load
+
+
 def test_a_recipe_network_the_panel_cannot_name_is_an_error(monkeypatch):
     recipe = recipes.get_preset("ccd-default")
     deep = replace(recipe, architecture={**recipe.architecture, "depth": 7})

@@ -192,7 +192,7 @@ class TrainForm(QWidget):
             model_size=self.model_size.currentData(), epochs=self.epochs.value(), batch_size=self.batch.value(),
             crop=self.crop.value(), lr=self.lr.value(), val_split=self.val_split.value(),
             loss=self._loss, device=self.device.currentData() or "auto", seed=self.seed.value(),
-            processes=self.processes.value(), out=self.out.text().strip(),
+            processes=self.processes.value(), out=self.out.text().strip(), extra=dict(self._extra),
         )
 
     def apply(self, settings: TrainSettings) -> None:
@@ -213,6 +213,7 @@ class TrainForm(QWidget):
         self.val_split.setValue(settings.val_split)
         self.seed.setValue(settings.seed)
         self._loss = settings.loss
+        self._extra = dict(settings.extra)  # what the form has no field for (the recipe's post-processing)
         if settings.out:
             self.out.setText(settings.out)
         if settings.init:

@@ -20,13 +20,16 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ccdstudio.errors import Cancelled, CcdstudioError
 from ccdstudio.jobs import CancelToken, Job, Progress, check
 from ccdstudio.ml.data import DataSpec
+
+if TYPE_CHECKING:
+    from ccdstudio.ml.train import TrainingData
 
 SIMULATORS = {"simulator": "ccd-default", "segment-simulator": "ink-default"}
 """Simulated training data: source -> the :mod:`ccdstudio.ml.presets` recipe whose simulator makes it."""
@@ -114,8 +117,10 @@ def from_recipe(name: str, **desk: Any) -> TrainSettings:
     if size is None:
         raise CcdstudioError(f"the {name} recipe's network {wanted} is none of the panel's model sizes")
     config = recipe.config
+    steps = {"postprocess": config.postprocess} if config.postprocess else {}
     return TrainSettings(classes=recipe.classes, layers=str(recipe.window or ""), model_size=size,
-                         batch_size=config.batch_size, crop=config.crop, lr=config.lr, loss=config.loss, **desk)
+                         batch_size=config.batch_size, crop=config.crop, lr=config.lr, loss=config.loss,
+                         extra=steps, **desk)
 
 
 PRESETS: dict[str, TrainSettings] = {
@@ -281,13 +286,19 @@ def load_training_data(settings: TrainSettings, specs: list[DataSpec]) -> Any:
     return load_data(specs, layers=layers, **options)
 
 
-def train_config(settings: TrainSettings) -> Any:
-    """The :class:`ccdstudio.ml.train.TrainConfig` of ``settings``."""
+def train_config(settings: TrainSettings, data: TrainingData | None = None) -> Any:
+    """The :class:`ccdstudio.ml.train.TrainConfig` of ``settings``; the recipe's post-processing steps only
+    where ``data``'s classes and normalisation allow them (the user may have chosen other data)."""
+    from ccdstudio.ml.postprocess import usable_steps
     from ccdstudio.ml.train import TrainConfig
 
+    extra = dict(settings.extra)
+    if "postprocess" in extra:
+        extra["postprocess"] = () if data is None else usable_steps(extra["postprocess"], data.classes.names,
+                                                                    data.normalization.method)
     return TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, crop=settings.crop,
                        samples_per_epoch=settings.samples_per_epoch, val_split=settings.val_split, lr=settings.lr,
-                       loss=settings.loss, seed=settings.seed, device=settings.device, **settings.extra)
+                       loss=settings.loss, seed=settings.seed, device=settings.device, **extra)
 
 
 # ---------------------------------------------------------------------------------------------- jobs
@@ -308,7 +319,8 @@ def training_job(settings: TrainSettings, specs: list[DataSpec], stop: CancelTok
     finished: dict[str, Any] = {}
     history: list[dict[str, Any]] = []
     architecture = None if settings.init else MODEL_SIZES[settings.model_size]  # fine-tuning keeps the model's
-    job = train(data, settings.out, train_config(settings), architecture, init=settings.init or None, cancel=stop)
+    job = train(data, settings.out, train_config(settings, data), architecture, init=settings.init or None,
+                cancel=stop)
     try:
         while True:
             check(cancel)
