@@ -32,23 +32,29 @@ STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "c
 
 def usable_steps(steps: Sequence[str], class_names: Sequence[str], normalization_method: str) -> tuple[str, ...]:
     """Those of ``steps`` a model with these classes and normalisation can run."""
-    return tuple(step for step in steps if step in STEPS and normalization_method == "ccd"
-                 and all(name in class_names for name in STEPS[step]))
+    return tuple(step for step in steps if _unusable(step, class_names, normalization_method) is None)
 
 
 def check_steps(steps: Sequence[str], class_names: Sequence[str], normalization_method: str) -> tuple[str, ...]:
     """``steps`` as a tuple, or a :class:`CcdstudioError` saying why a model cannot use one of them."""
     for step in steps:
-        if step not in STEPS:
-            raise CcdstudioError(f"unknown post-processing step {step!r}; this ccdstudio knows "
-                                 f"{', '.join(STEPS)} (a newer one may know more)")
-        missing = [name for name in STEPS[step] if name not in class_names]
-        if missing:
-            raise CcdstudioError(f"post-processing step {step!r} needs the class(es) {', '.join(missing)}")
-        if normalization_method != "ccd":
-            raise CcdstudioError(f"post-processing step {step!r} needs the ccd normalisation, not "
-                                 f"{normalization_method!r}")
+        reason = _unusable(step, class_names, normalization_method)
+        if reason is not None:
+            raise CcdstudioError(reason)
     return tuple(steps)
+
+
+def _unusable(step: str, class_names: Sequence[str], normalization_method: str) -> str | None:
+    """Why a model with these classes and normalisation cannot run ``step``; None when it can."""
+    if step not in STEPS:
+        known = ", ".join(STEPS)
+        return f"unknown post-processing step {step!r}; this ccdstudio knows {known} (a newer one may know more)"
+    missing = [name for name in STEPS[step] if name not in class_names]
+    if missing:
+        return f"post-processing step {step!r} needs the class(es) {', '.join(missing)}"
+    if normalization_method != "ccd":
+        return f"post-processing step {step!r} needs the ccd normalisation, not {normalization_method!r}"
+    return None
 
 
 STRIP = 512
