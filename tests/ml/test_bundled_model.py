@@ -65,6 +65,18 @@ def test_description_classes_channels_and_normalisation():
     assert info.in_channels == 1
     assert info.normalization.method == "ccd" and info.normalization.pedestal == "dark"
     assert info.training["config"]["epochs"] >= 1 and len(info.training["images"]) > 1
+    assert info.postprocess == ("hot_lines",)
+
+
+def test_a_hot_column_too_faint_to_see_pixel_by_pixel_is_found(model):
+    params = CCDParams(pedestal=1500.0, read_noise=8.0, gain=2.0, glow_peak=0.0, hot_pixel_density=0.0,
+                       hot_columns=0, point_density=100.0, electron_density=0.0, template_density=0.0)
+    frame = simulate_ccd((512, 384), params, np.random.default_rng(5))
+    image = frame.image.copy()
+    image[60:460, 200] += 8.0  # one read noise per pixel
+    hot = segment(model, image) == 2
+    assert hot[60:460, 200].mean() > 0.9
+    assert hot.sum() - hot[:, 200].sum() <= 0.01 * hot[:, 200].sum()
 
 
 def test_finds_the_known_clusters(frame, labels):
