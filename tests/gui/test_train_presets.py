@@ -73,6 +73,23 @@ def test_the_ccd_preset_keeps_the_recipes_post_processing_where_the_data_allow_i
     assert train_config(PRESETS["Ink"], other).postprocess == ()
 
 
+def test_the_subprocess_command_asks_for_the_recipes_post_processing_where_it_can(tmp_path):
+    from ccdstudio.cli import build_parser
+    from ccdstudio.ml.data import DataSpec
+
+    fits, tiff = DataSpec(tmp_path / "a.fits", tmp_path / "a_labels.fits"), DataSpec(tmp_path / "a.tif", None)
+
+    def steps(settings, specs):
+        command = train_command(settings, specs, processes=2)
+        return build_parser().parse_args(command[command.index("ccdstudio") + 1:]).postprocess
+
+    ccd = replace(PRESETS["CCD"], source="folder", folders=("x",), out=str(tmp_path / "m.safetensors"))
+    assert steps(ccd, [fits]) == ["hot_lines"]
+    assert steps(ccd, [tiff]) == []  # percentile normalisation
+    assert steps(replace(ccd, classes="background,cluster"), [fits]) == []
+    assert steps(replace(ccd, classes=""), [fits]) == []  # the labels' own classes: unknown before loading
+
+
 def test_the_form_carries_the_presets_post_processing(qtbot):
     from ccdstudio.gui.ml.train_form import TrainForm
 

@@ -393,7 +393,24 @@ def train_command(settings: TrainSettings, specs: list[DataSpec], processes: int
                 "--loss", settings.loss, "--device", settings.device, "--seed", str(settings.seed)]
     if settings.samples_per_epoch:
         command += ["--samples-per-epoch", str(settings.samples_per_epoch)]
+    for step in _command_steps(settings, specs):
+        command += ["--postprocess", step]
     return command
+
+
+def _command_steps(settings: TrainSettings, specs: list[DataSpec]) -> tuple[str, ...]:
+    """The recipe's post-processing steps the command can ask for: those the named classes and the data's
+    normalisation allow (a fine-tuning keeps its model's own; the labels' own classes are unknown here)."""
+    from ccdstudio.labels.classes import PRESETS as CLASS_PRESETS
+    from ccdstudio.labels.classes import ClassSet
+    from ccdstudio.ml.postprocess import usable_steps
+    from ccdstudio.ml.train import choose_normalization
+
+    steps, classes = settings.extra.get("postprocess", ()), settings.classes.strip()
+    if not steps or settings.init or settings.remap.strip() or not classes:
+        return ()
+    names = ClassSet.preset(classes).names if classes in CLASS_PRESETS else [n.strip() for n in classes.split(",")]
+    return usable_steps(steps, names, choose_normalization(specs).method)
 
 
 def parse_event_line(line: str) -> dict[str, Any] | None:
