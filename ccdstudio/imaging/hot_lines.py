@@ -3,8 +3,9 @@
 A hot column that adds a fraction of the noise to each pixel is invisible pixel by pixel and plain in its
 sum. :func:`find_hot_lines` works on a frame in units of its noise (``z``). For each pixel, the *excess*
 is ``z`` minus the mean of the ``side`` columns to its left or of those to its right, whichever is higher,
-so that a step (the edge of a glowing band) is no line; it is divided by the local noise, since glow's
-shot noise makes bright regions noisier. In every column the segment with the largest sum of
+so that a step (the edge of a glowing band) is no line; it is divided by its local noise as sums along a
+column see it (:func:`local_noise`), since glow's shot noise, smeared by charge transfer, makes bright
+regions noisier and correlated along the columns. In every column the segment with the largest sum of
 ``excess - offset`` (a maximum-sum segment, found for all columns at once from cumulative sums) is a hot
 line when that sum reaches ``min_score``; ``rounds`` segments per column at most. Rows are the columns of
 the transposed frame.
