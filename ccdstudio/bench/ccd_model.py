@@ -1,7 +1,8 @@
 """The bundled CCD model against the classic cluster finder, on a freshly simulated test set.
 
-The test frames are those of the model card (``models/ccd-unet-v1.md``): ``ccdstudio simulate ccd`` with
-seed 7001 (four 1024 x 1024 frames) and seed 7002 (four 1000 x 1500 frames), re-simulated here in memory
+The test frames are those of the model card (``models/ccd-unet-v1.md``): ``ccdstudio simulate ccd
+--overscan 64`` with seed 7001 (four 1024 x 1024 frames) and seed 7002 (four 1000 x 1500 frames): raw
+frames, with 64 columns of serial overscan beside the data section. They are re-simulated here in memory
 (frame ``i`` depends only on ``(seed, i)``) and stored as ``ccdstudio simulate`` stores them, so the model
 sees exactly the files the card's ``ccdstudio predict`` reads. Re-simulating also gives which cluster put
 each pixel's charge, which object-level scoring needs.
@@ -25,7 +26,7 @@ Figures:
   (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
   (:func:`~ccdstudio.simulate.detection.glow_observer`) given the pedestal and noise the model's
-  normalisation estimates; and the same observer given the true pedestal with its drift, or only its mean,
+  normalisation measures (in the overscan, row by row); and the same observer given the true pedestal with its drift, or only its mean,
   and the true read noise: how well a frame shows its glow edge at all;
 - robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
   when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
@@ -47,13 +48,17 @@ from ccdstudio.bench import Figure
 from ccdstudio.simulate.detection import GLOW_WINDOW, SIGNAL_BINS, Efficiency, dark_level, read_noise
 
 if TYPE_CHECKING:
+    from ccdstudio.io.source import ArraySource
     from ccdstudio.ml.modelfile import LoadedModel
+    from ccdstudio.ml.normalize import Stats
     from ccdstudio.simulate.ccd import SimulatedFrame
 
 GROUP = "ccd_model"
 
 TEST_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((4, (1024, 1024), 7001), (4, (1000, 1500), 7002))
 """``(count, (height, width), seed)`` of the model card's test frames."""
+OVERSCAN = 64
+"""Serial overscan columns of the test frames (``--overscan 64``): raw frames, as DAMIC and SENSEI write them."""
 QUICK_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((2, (512, 512), 7003),)
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
@@ -65,16 +70,33 @@ IDEAL_PRECISION = 0.95
 
 @dataclass
 class TestFrame:
-    """A stored test frame (as ``ccdstudio simulate`` writes it) with its simulation truth."""
+    """A stored test frame (as ``ccdstudio simulate`` writes it) with its simulation truth.
+
+    ``raw`` is the stored plane, with the serial overscan when there is one (described by ``header``);
+    ``image`` its data section, in the truth's coordinates.
+    """
 
     name: str
     image: np.ndarray
     frame: SimulatedFrame
+    raw: np.ndarray
+    header: dict[str, Any] = field(default_factory=dict)
+
+    def source(self) -> ArraySource:
+        """The stored plane as a predict input, header included."""
+        from ccdstudio.io.source import ArraySource
+
+        return ArraySource(self.raw, headers=[self.header])
+
+    def data(self, labels: np.ndarray) -> np.ndarray:
+        """A class map of :meth:`source` cut to the data section."""
+        return labels[: self.image.shape[0], : self.image.shape[1]]
 
 
 def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
-                noise: tuple[float, float] = (2.0, 30.0)) -> Iterator[TestFrame]:
-    """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S`` writes, one by one."""
+                noise: tuple[float, float] = (2.0, 30.0), overscan: int = 0) -> Iterator[TestFrame]:
+    """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S [--overscan O]`` writes, one
+    by one."""
     from ccdstudio.simulate.ccd import simulate_ccd
     from ccdstudio.simulate.ccd_files import frame_planes
     from ccdstudio.simulate.params import CCDParams
@@ -82,9 +104,15 @@ def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
     for count, shape, seed in sets:
         for index in range(count):
             rng = np.random.default_rng([seed, index])
-            frame = simulate_ccd(shape, CCDParams.random(rng, noise=noise), rng)
+            frame = simulate_ccd(shape, CCDParams.random(rng, noise=noise, overscan=overscan), rng)
             _, stored = frame_planes(frame)
-            yield TestFrame(f"seed {seed} frame {index}", np.asarray(stored), frame)
+            if overscan:
+                (raw, cards, _), = stored
+                header = {key: value for key, (value, _) in cards.items()}
+                header.update(NAXIS1=raw.shape[1], NAXIS2=raw.shape[0])
+            else:
+                raw, header = np.asarray(stored), {}
+            yield TestFrame(f"seed {seed} frame {index}", raw[:, : shape[1]], frame, raw, header)
 
 
 @dataclass
@@ -159,21 +187,22 @@ GLOW_OBSERVERS = ("frame's estimate", "true pedestal and drift", "true mean pede
 """What the local glow observer is told the pedestal and noise are (see :func:`glow_references`)."""
 
 
-def glow_references(test: TestFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``(pedestal, noise)`` per pixel for each of :data:`GLOW_OBSERVERS`: the darkest-block estimate of the
-    model's normalisation (:func:`~ccdstudio.ml.normalize.dark_pedestal`, per amplifier), the true level
-    without glow (pedestal, drift and mean dark charge) with the true read noise, and that level's mean per
+def glow_references(test: TestFrame, stats: Stats) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``(pedestal, noise)`` per pixel for each of :data:`GLOW_OBSERVERS`: what the model's normalisation
+    measured on the frame (``stats``: the darkest blocks, or the overscan row by row), the true level without
+    glow (pedestal, drift and mean dark charge) with the true read noise, and that level's mean per
     amplifier with the true read noise."""
-    from ccdstudio.ml.normalize import dark_pedestal
-
     frame = test.frame
     level, sigma = dark_level(frame), read_noise(frame)
-    mean, estimate, estimated_sigma = level.copy(), np.empty_like(level), np.empty_like(level)
+    mean = level.copy()
     for amp in frame.amplifiers:
-        region = (amp.rows, amp.cols)
-        mean[region] = level[region].mean()
-        estimate[region], estimated_sigma[region] = dark_pedestal(test.image[region].astype(np.float64))
-    return dict(zip(GLOW_OBSERVERS, [(estimate, estimated_sigma), (level, sigma), (mean, sigma)]))
+        mean[amp.rows, amp.cols] = level[amp.rows, amp.cols].mean()
+    height = test.image.shape[0]
+    estimate = np.full(test.image.shape, stats.offset[0])
+    if stats.row_pedestal is not None:
+        estimate += stats.row_pedestal[0, :height, None]
+    return dict(zip(GLOW_OBSERVERS, [(estimate, np.full(test.image.shape, stats.scale[0])), (level, sigma),
+                                     (mean, sigma)]))
 
 
 def classic_significance(image: np.ndarray) -> np.ndarray:
@@ -185,11 +214,12 @@ def classic_significance(image: np.ndarray) -> np.ndarray:
         return (image - pedestal) / np.where(sigma > 0, sigma, np.inf)
 
 
-def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS) -> dict[str, Any]:
-    """Run the model and every hysteresis level pair over the frames; return the tallies and the U-Net's
-    per-class :class:`~ccdstudio.ml.metrics.Evaluation`."""
+def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
+            overscan: int = 0) -> dict[str, Any]:
+    """Run the model and every hysteresis level pair over the frames (raw, with ``overscan`` columns of serial
+    overscan, when it is not 0); return the tallies and the U-Net's per-class
+    :class:`~ccdstudio.ml.metrics.Evaluation`."""
     from ccdstudio.imaging.threshold import hysteresis
-    from ccdstudio.io.source import ArraySource
     from ccdstudio.jobs import run
     from ccdstudio.ml.infer import fit_stats, predict
     from ccdstudio.ml.metrics import Evaluation
@@ -204,13 +234,13 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation, network_only = Evaluation(model.info.classes.names), Evaluation(model.info.classes.names)
     bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
-    for test in test_frames(sets):
-        source = ArraySource(test.image)
-        labels = run(predict(bare, source)).labels
-        network_only.add(test.frame.labels, labels)
+    for test in test_frames(sets, overscan=overscan):
+        source = test.source()
+        plane = run(predict(bare, source)).labels
+        network_only.add(test.frame.labels, test.data(plane))
         stats = fit_stats(model, source, [0])
-        run(run_steps(model.info.postprocess, model.info.classes.names, source, 0, stats.offset[0], stats.scale[0],
-                      labels))
+        run(run_steps(model.info.postprocess, model.info.classes.names, source, 0, stats, plane))
+        labels = test.data(plane)
         evaluation.add(test.frame.labels, labels)
         signal, significance = cluster_significance(test.frame)
         counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
@@ -219,7 +249,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         unet.add(labels == CLUSTER, test.frame)
         scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
         glow["unet"].add(labels == GLOWING, glowing, scored)
-        for name, (level, sigma) in glow_references(test).items():
+        for name, (level, sigma) in glow_references(test, stats).items():
             found = glow_observer(test.image, level, sigma, scored, test.frame.params.glow_sigma)
             glow[name].add(found, glowing, scored)
         z = classic_significance(test.image.astype(np.float64))
@@ -281,7 +311,7 @@ def run(quick: bool) -> Iterator[Figure]:
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
     model = load_model(resolve_model())
-    result = compare(model, QUICK_SETS if quick else TEST_SETS)
+    result = compare(model, QUICK_SETS if quick else TEST_SETS, OVERSCAN)
     unet, classic = result["unet"], result["classic"]
     k1, k2 = result["levels"]
     baseline = f"hysteresis {k1:g}/{k2:g} sigma"
@@ -304,10 +334,10 @@ def run(quick: bool) -> Iterator[Figure]:
                      note=f"support {report[name]['support']}")
     glow = result["glow"]
     yield Figure(GROUP, "F1 glowing (glow vs background pixels)", glow["unet"].f1, "",
-                 glow[GLOW_OBSERVERS[0]].f1, "box mean >= 3 sigma, frame's own pedestal", higher_is_better=True)
+                 glow[GLOW_OBSERVERS[0]].f1, "box mean >= 3 sigma, the model's pedestal", higher_is_better=True)
     for name in GLOW_OBSERVERS[1:]:
         yield Figure(GROUP, f"F1 glowing of a local observer told the {name}", glow[name].f1, "",
                      note=f"{GLOW_WINDOW} px box mean >= 3 read noises")
-    first = next(test_frames(QUICK_SETS if quick else TEST_SETS))
+    first = next(test_frames(QUICK_SETS if quick else TEST_SETS, overscan=OVERSCAN))
     for name, value in robustness(model, first).items():
         yield Figure(GROUP, name, value, "", higher_is_better=True)

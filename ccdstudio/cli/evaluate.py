@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         is right. Classes are matched by name.
 
         With folders, each <stem>_labels.* in --pred is paired with <stem>_labels.* (or <stem>.*) in --truth.
+        A prediction of a raw CCD plane (data section plus overscan) is scored over its data section when
+        the truth covers only that (its FITS header's DATASEC, which ccdstudio predict keeps).
         """,
         """
         ccdstudio evaluate --pred predictions/ --truth frames/ --json scores.json
@@ -72,6 +74,23 @@ def pair_files(pred: Path, truth: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def data_section(pred, truth_shape: tuple[int, ...], pred_path: Path):
+    """``pred`` cut to the DATASEC of its FITS header when it is larger than the truth and that section is the
+    truth's size (a prediction of a raw plane with overscan); otherwise ``pred`` as it is."""
+    from ccdstudio.io.ccd import data_window
+    from ccdstudio.labels import fits_labels
+    from ccdstudio.labels.io import label_format
+
+    if pred.shape == truth_shape or label_format(pred_path) != "fits":
+        return pred
+    header = dict(fits_labels.read_header(pred_path))
+    header.update(NAXIS1=pred.shape[1], NAXIS2=pred.shape[0])
+    window = data_window(header)
+    if window is None or tuple(s.stop - s.start for s in window) != truth_shape:
+        return pred
+    return pred[window]
+
+
 def _by_name(labels, classes, names: list[str]):
     """``labels`` re-indexed from ``classes`` to the class order ``names``."""
     import numpy as np
@@ -96,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
     for pred_path, truth_path in pairs:
         pred, pred_classes = load_labels(pred_path)
         truth, truth_classes = load_labels(truth_path)
+        pred = data_section(pred, truth.shape, pred_path)
         if evaluation is None:
             evaluation = Evaluation(pred_classes.names)
         names = evaluation.names

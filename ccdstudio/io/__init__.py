@@ -3,7 +3,7 @@
 Start with :func:`open_image`, which returns a lazy :class:`ImageSource` whatever the format.
 """
 
-from ccdstudio.io.ccd import MosaicSource, bias_windows, data_window, gain, has_mosaic, parse_section
+from ccdstudio.io.ccd import MosaicSource, bias_windows, data_window, gain, has_mosaic, parse_section, serial_overscan
 from ccdstudio.io.fits import FitsSource
 from ccdstudio.io.open import NpySource, open_image
 from ccdstudio.io.raster import RasterSource
@@ -31,6 +31,7 @@ __all__ = [
     "open_image",
     "parse_section",
     "plane_stats",
+    "serial_overscan",
     "write_fits",
     "write_png",
     "write_tiff",

@@ -1,4 +1,4 @@
-"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, gain, and amplifiers assembled into a mosaic.
+"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, the serial overscan, gain, and amplifiers assembled into a mosaic.
 
 A FITS section ``[x1:x2,y1:y2]`` is 1-based and inclusive, x (columns, NAXIS1) first; ``x1 > x2`` means the
 amplifier reads in the other direction. :func:`parse_section` is the one place that turns it into 0-based
@@ -97,6 +97,20 @@ def bias_windows(header: Mapping[str, Any]) -> list[Window]:
         (slice(r1, height), slice(0, width)),
     ]
     return [(rows, cols) for rows, cols in candidates if rows.stop > rows.start and cols.stop > cols.start]
+
+
+def serial_overscan(header: Mapping[str, Any]) -> Window | None:
+    """The serial overscan (or prescan): of :func:`bias_windows`, the widest one beside the data rows
+    (spanning at least half the plane's rows and not the data columns); None when there is none."""
+    shape, data = _array_shape(header), data_window(header)
+    if shape is None:
+        return None
+    serial = []
+    for rows, cols in bias_windows(header):
+        beside = data is None or cols.stop <= data[1].start or cols.start >= data[1].stop
+        if beside and 2 * (rows.stop - rows.start) >= shape[0]:
+            serial.append((rows, cols))
+    return max(serial, key=lambda w: w[1].stop - w[1].start, default=None)
 
 
 def gain(header: Mapping[str, Any]) -> float | None:

@@ -95,13 +95,16 @@ class ArraySource(ImageSource):
         path: Path | None = None,
         metadata: Mapping[str, Any] | None = None,
         roles: Sequence[Role] | None = None,
+        headers: Sequence[Mapping[str, Any]] | None = None,
     ):
         if isinstance(arrays, np.ndarray):
             arrays = list(arrays) if arrays.ndim == 3 else [arrays]
         self._arrays = list(arrays)
         names = names or [f"plane {i}" for i in range(len(self._arrays))]
         roles = roles or ["image"] * len(self._arrays)
-        planes = [Plane(n, tuple(a.shape), a.dtype, role=r) for n, a, r in zip(names, self._arrays, roles)]
+        headers = headers or [{}] * len(self._arrays)
+        planes = [Plane(n, tuple(a.shape), a.dtype, role=r, header=h)
+                  for n, a, r, h in zip(names, self._arrays, roles, headers)]
         super().__init__(path, planes, metadata)
 
     def read(self, plane: int = 0, window: Window | None = None) -> np.ndarray:

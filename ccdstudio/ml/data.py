@@ -14,7 +14,8 @@ The validation split is spatial, so that no validation pixel is ever trained on:
 ``crop x crop`` cells and a seeded share of all cells (over all images) is held out; training windows are
 drawn by :func:`ccdstudio.export.sampling.random_windows` with a mask that excludes those cells (a window
 of the same size as a cell overlaps it only if one of its corners lies inside, which the sampler checks).
-Pixels outside a segment's mask are labelled ``IGNORE``.
+Pixels outside a segment's mask are labelled ``IGNORE``, and so are a CCD plane's overscan and prescan
+when its labels cover only the data section (``DATASEC``).
 
 Each epoch draws fresh windows class-balanced: a class is picked uniformly among those present, then an
 image holding it (weighted by area), then a window holding more than 0 pixels of it. Windows, flips,
@@ -28,9 +29,10 @@ import functools
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from ccdstudio.io.source import ImageSource, Window
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.project import MANIFEST
 from ccdstudio.ml.losses import IGNORE
-from ccdstudio.ml.normalize import Normalization, Stats, sample_planes
+from ccdstudio.ml.normalize import Normalization, Stats
 
 IMAGE_SUFFIXES = (".fits.gz", ".fits", ".fit", ".fts", ".fz", ".tiff", ".tif", ".png", ".jpg", ".jpeg", ".npy")
 LABEL_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".tif", ".tiff", ".png", ".npy")
@@ -226,6 +228,19 @@ def _remap(labels: np.ndarray, own: ClassSet, classes: ClassSet, name: str) -> n
     return lut[labels]
 
 
+def _on_plane(labels: np.ndarray, header: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """``labels`` of a plane's data section (DATASEC) placed on the whole plane, unlabelled outside it (the
+    overscan); other labels as they are."""
+    from ccdstudio.io.ccd import data_window
+
+    window = data_window(header)
+    if labels.shape == shape or window is None or labels.shape != tuple(s.stop - s.start for s in window):
+        return labels
+    placed = np.full(shape, IGNORE, np.uint8)
+    placed[window] = labels
+    return placed
+
+
 def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, classes: ClassSet | None,
               layers: LayerChoice | None = None) -> tuple[TrainingItem, ClassSet]:
     """Open ``spec``, read its labels (remapped to ``classes``; the file's own when None) and mask."""
@@ -245,6 +260,7 @@ def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, cl
         labels = np.asarray(lazy[:, :]).astype(np.uint8)
         own = own or ClassSet.default(int(labels.max()) + 1)
     shape = source.planes[planes[0]].shape
+    labels = _on_plane(labels, source.planes[planes[0]].header, shape)
     if labels.shape != shape:
         raise CcdstudioError(f"the labels of {spec.image} are {labels.shape[1]}x{labels.shape[0]} "
                              f"but the image is {shape[1]}x{shape[0]}")
@@ -259,7 +275,7 @@ def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, cl
         mask = np.asarray(lazy_mask[:, :]) != 0
     if mask is not None:
         labels = np.where(mask, labels, np.uint8(IGNORE))
-    stats = normalization.fit(sample_planes(source, planes))
+    stats = normalization.measure(source, planes)
     source.close()
     return TrainingItem(str(spec.image), opener, planes, labels, stats, mask), classes
 
@@ -374,7 +390,7 @@ class CropDataset(torch.utils.data.Dataset):
 
         i, window = self.windows[index]
         item = self.items[i]
-        image = self.normalization.apply(item.read(window), item.stats)
+        image = self.normalization.apply(item.read(window), item.stats, window[0])
         labels = item.labels[window]
         if self.augmentation != NO_AUGMENTATION:
             rng = np.random.default_rng([self.seed, self.epoch, index, 2])

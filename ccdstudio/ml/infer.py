@@ -35,7 +35,7 @@ from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.ml.device import autocast, inference_batch_size
 from ccdstudio.ml.fused import Forward, inference_forward
 from ccdstudio.ml.modelfile import LoadedModel
-from ccdstudio.ml.normalize import Stats, sample_planes
+from ccdstudio.ml.normalize import Stats
 from ccdstudio.ml.postprocess import run_steps
 
 
@@ -130,11 +130,11 @@ def choose_planes(source: ImageSource, in_channels: int, hdu: int | None = None,
 
 
 def fit_stats(model: LoadedModel, source: ImageSource, planes: Sequence[int]) -> Stats:
-    """The model's normalisation statistics for this image, from a regular sample of its planes."""
+    """The model's normalisation statistics for this image (:meth:`Normalization.measure`)."""
     shapes = {source.planes[p].shape for p in planes}
     if len(shapes) != 1:
         raise CcdstudioError(f"the chosen planes differ in size: {sorted(shapes)}")
-    return model.info.normalization.fit(sample_planes(source, planes))
+    return model.info.normalization.measure(source, planes)
 
 
 def _forward(net: Forward, batch: torch.Tensor, tta: bool) -> torch.Tensor:
@@ -233,7 +233,8 @@ def predict(
         last = min(last, height)
         if last <= first:
             return np.zeros((info.in_channels, 0, width), np.float32)
-        return info.normalization.apply(source.read_stack(planes, (slice(first, last), slice(0, width))), stats)
+        rows = slice(first, last)
+        return info.normalization.apply(source.read_stack(planes, (rows, slice(0, width))), stats, rows)
 
     top = 0
     total_tiles = len(rows.starts) * len(cols.starts)
@@ -283,8 +284,8 @@ def predict(
             tiles_done = (k + 1) * len(cols.starts)
             yield Progress(network_share * tiles_done / total_tiles, f"tile {tiles_done}/{total_tiles}")
     if info.postprocess:
-        yield from scaled(run_steps(info.postprocess, info.classes.names, source, planes[0], stats.offset[0],
-                                    stats.scale[0], labels, cancel), network_share, 1 - network_share)
+        yield from scaled(run_steps(info.postprocess, info.classes.names, source, planes[0], stats, labels, cancel),
+                          network_share, 1 - network_share)
     return Prediction(labels, probs_out, planes, time.perf_counter() - started)
 
 

@@ -9,7 +9,11 @@ whole-image pass.
   ``softening > 0``, compressed as ``asinh(z / softening)`` so that a 3-sigma cluster pixel and a
   10^4-sigma hot pixel both stay in a range a network trains on. With ``pedestal="dark"`` the pedestal
   and noise come from the frame's darkest blocks (:func:`dark_pedestal`), which stays right when
-  amplifier glow covers most of a frame and would pull the median of the whole plane up.
+  amplifier glow covers most of a frame and would pull the median of the whole plane up. With
+  ``pedestal="overscan"`` the pedestal is measured row by row in the plane's serial overscan (BIASSEC, or
+  the columns beside DATASEC), and the noise there too: pixels that collect no charge show the pedestal with
+  its drift and the bare read noise, however much of the frame glows (:func:`overscan_pedestal`). Planes
+  without an overscan fall back to the darkest blocks.
 - ``"percentile"``: ``(x - p_low) / (p_high - p_low)`` with percentiles over all channels together (scroll
   layers share one scale), clipped to ``clip``.
 - ``"none"``: the values as float32.
@@ -22,27 +26,42 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.noise import MAD_TO_SIGMA, robust_pedestal
+from ccdstudio.io.ccd import serial_overscan
 from ccdstudio.io.source import ImageSource
 
 Method = Literal["ccd", "percentile", "none"]
-Pedestal = Literal["frame", "dark"]
+Pedestal = Literal["frame", "dark", "overscan"]
 
 _DEFAULT_CLIP = {"ccd": (-20.0, 1000.0), "percentile": (-0.5, 1.5), "none": (-math.inf, math.inf)}
 
 
 @dataclass(frozen=True)
 class Stats:
-    """Per-channel offset and scale measured on one image: ``(x - offset) / scale``."""
+    """Per-channel offset and scale measured on one image: ``(x - offset - row_pedestal[row]) / scale``."""
 
     offset: tuple[float, ...]
     scale: tuple[float, ...]
+    row_pedestal: np.ndarray | None = field(default=None, compare=False)
+    """``(channels, image rows)`` float32 pedestal of each row (from an overscan), or None."""
+
+    def standardize(self, image: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+        """``image`` (``(h, w)`` or ``(channels, h, w)``, the image's ``rows``) as float32 ``(channels, h, w)``
+        in units of the scale, NaN kept."""
+        x = np.array(image, dtype=np.float32, ndmin=3, copy=True)
+        if x.shape[0] != len(self.offset):
+            raise CcdstudioError(f"expected {len(self.offset)} channel(s), got {x.shape[0]}")
+        x -= np.asarray(self.offset, np.float32)[:, None, None]
+        if self.row_pedestal is not None:
+            x -= self.row_pedestal[:, rows, None]
+        x /= np.asarray(self.scale, np.float32)[:, None, None]
+        return x
 
 
 @dataclass(frozen=True)
@@ -58,8 +77,8 @@ class Normalization:
     def __post_init__(self) -> None:
         if self.method not in _DEFAULT_CLIP:
             raise CcdstudioError(f"unknown normalisation {self.method!r}; choose ccd, percentile or none")
-        if self.pedestal not in ("frame", "dark"):
-            raise CcdstudioError(f"unknown pedestal estimate {self.pedestal!r}; choose frame or dark")
+        if self.pedestal not in ("frame", "dark", "overscan"):
+            raise CcdstudioError(f"unknown pedestal estimate {self.pedestal!r}; choose frame, dark or overscan")
         if self.clip is None:
             object.__setattr__(self, "clip", _DEFAULT_CLIP[self.method])
         low, high = self.percentiles
@@ -82,15 +101,33 @@ class Normalization:
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise CcdstudioError(f"not a normalisation description: {error}") from None
 
+    def measure(self, source: ImageSource, planes: Sequence[int]) -> Stats:
+        """Statistics of ``source``'s ``planes``: :meth:`fit` on a regular sample, and with
+        ``pedestal="overscan"`` each plane's pedestal row by row and noise from its serial overscan."""
+        stats = self.fit(sample_planes(source, planes))
+        if self.method != "ccd" or self.pedestal != "overscan":
+            return stats
+        offsets, scales = list(stats.offset), list(stats.scale)
+        height = source.planes[planes[0]].shape[0]
+        profile, measured = np.zeros((len(planes), height), np.float32), False
+        for c, plane in enumerate(planes):
+            window = serial_overscan(source.planes[plane].header)
+            found = None if window is None else overscan_pedestal(source.read(plane, window), window[0], height)
+            if found is not None:
+                (profile[c], scales[c]), offsets[c], measured = found, 0.0, True
+        return Stats(tuple(offsets), tuple(scales), profile if measured else None)
+
     def fit(self, sample: np.ndarray) -> Stats:
-        """Statistics of an image (``(h, w)`` or ``(channels, h, w)``; a strided sample is fine)."""
+        """Statistics of an image (``(h, w)`` or ``(channels, h, w)``; a strided sample is fine).
+
+        ``pedestal="overscan"`` needs the whole plane (:meth:`measure`); on a sample it is ``"dark"``."""
         sample = np.asarray(sample)
         channels = sample.reshape((-1,) + sample.shape[-2:]) if sample.ndim >= 2 else sample.reshape(1, 1, -1)
         n = channels.shape[0]
         if self.method == "none":
             return Stats((0.0,) * n, (1.0,) * n)
         if self.method == "ccd":
-            estimate = dark_pedestal if self.pedestal == "dark" else robust_pedestal
+            estimate = robust_pedestal if self.pedestal == "frame" else dark_pedestal
             pairs = [estimate(c) for c in channels]
             offsets = tuple(p for p, _ in pairs)
             scales = tuple(s if s > 0 else _fallback_scale(c, p) for (p, s), c in zip(pairs, channels))
@@ -105,15 +142,10 @@ class Normalization:
             raise CcdstudioError("the image has no finite pixels to normalise")
         return Stats(offsets, scales)
 
-    def apply(self, image: np.ndarray, stats: Stats) -> np.ndarray:
-        """``image`` (``(h, w)`` or ``(channels, h, w)``) scaled to float32 as ``(channels, h, w)``."""
-        x = np.array(image, dtype=np.float32, ndmin=3, copy=True)
-        if x.shape[0] != len(stats.offset):
-            raise CcdstudioError(f"expected {len(stats.offset)} channel(s), got {x.shape[0]}")
-        offset = np.asarray(stats.offset, np.float32)[:, None, None]
-        scale = np.asarray(stats.scale, np.float32)[:, None, None]
-        x -= offset
-        x /= scale
+    def apply(self, image: np.ndarray, stats: Stats, rows: slice = slice(None)) -> np.ndarray:
+        """``image`` (``(h, w)`` or ``(channels, h, w)``: ``rows`` of the image ``stats`` were measured on)
+        scaled to float32 as ``(channels, h, w)``."""
+        x = stats.standardize(image, rows)
         np.nan_to_num(x, copy=False, nan=0.0, posinf=self.clip[1], neginf=self.clip[0])
         np.clip(x, self.clip[0], self.clip[1], out=x)
         if self.method == "ccd" and self.softening > 0:
@@ -161,6 +193,48 @@ def dark_pedestal(plane: np.ndarray, block: int = 32, margin: float = 5.0) -> tu
     floor = np.percentile(medians, 2) + margin * float(np.median(noises[darkest]))
     background = medians <= floor
     return float(np.median(medians[background])), float(np.median(noises[background]))
+
+
+OVERSCAN_SMOOTHING = 9
+"""Rows over which the per-row overscan levels are median-filtered (0.07 sigma left from 64 columns)."""
+
+
+def overscan_pedestal(overscan: np.ndarray, rows: slice, height: int) -> tuple[np.ndarray, float] | None:
+    """``(pedestal per row, noise)`` from a serial ``overscan`` that covers image ``rows`` of ``height``.
+
+    The noise is the clipped standard deviation of the pixels about their row's median. Each row's pedestal
+    is the mean of its pixels within 3 sigma of that median (a median of integer ADU would be off by up to
+    half an ADU), median-filtered over :data:`OVERSCAN_SMOOTHING` rows (the pedestal drifts slowly; a
+    saturated trail into one row does not move it); rows the overscan does not cover take the nearest
+    covered row's. None when the overscan is unusable (fewer than 4 columns, or no finite pixels).
+    """
+    from scipy import ndimage
+
+    values = np.asarray(overscan, np.float64)
+    if values.ndim != 2 or values.shape[1] < 4:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(values, axis=1)
+    usable = np.isfinite(medians)
+    if not usable.any():
+        return None
+    medians = np.interp(np.arange(medians.size), np.flatnonzero(usable), medians[usable])
+    deviations = values - medians[:, None]
+    finite = deviations[np.isfinite(deviations)]
+    noise = MAD_TO_SIGMA * float(np.median(np.abs(finite)))
+    for _ in range(2):
+        inside = finite[np.abs(finite) <= 3.0 * max(noise, 0.5)]
+        noise = float(np.sqrt(np.mean(inside**2))) / _CLIPPED_STD
+    inside = np.abs(deviations) <= 3.0 * max(noise, 0.5)  # NaN compares False
+    means = medians + np.where(inside, deviations, 0.0).sum(1) / np.maximum(inside.sum(1), 1)
+    smooth = ndimage.median_filter(means, min(OVERSCAN_SMOOTHING, means.size), mode="nearest")
+    start = min(rows.start or 0, height)
+    profile = np.empty(height, np.float32)
+    profile[start: start + smooth.size] = smooth[: height - start]
+    profile[:start] = smooth[0]
+    profile[start + smooth.size:] = smooth[-1]
+    return profile, noise if noise > 0 else 1.0
 
 
 def _fallback_scale(values: np.ndarray, pedestal: float) -> float:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ccdstudio.io.source import ImageSource
+    from ccdstudio.ml.normalize import Stats
 
 STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster")}
 """Every known step and the classes it needs."""
@@ -64,14 +65,16 @@ _MARGIN = 16
 
 
 def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSource, plane: int,
-              offset: float, scale: float, labels: np.ndarray, cancel: CancelToken | None = None) -> Job[int]:
-    """Run ``steps`` on ``labels`` (changed in place) of ``source``'s ``plane``, which the model scales as
-    ``(x - offset) / scale`` (its noise); a job returning the number of pixels changed."""
-    import numpy as np
+              stats: Stats, labels: np.ndarray, cancel: CancelToken | None = None) -> Job[int]:
+    """Run ``steps`` on ``labels`` (changed in place) of ``source``'s ``plane``, which the model's
+    normalisation measured as ``stats`` (its first channel: pedestal and noise); a job returning the number
+    of pixels changed."""
+    from ccdstudio.ml.normalize import Stats
+
+    first = Stats(stats.offset[:1], stats.scale[:1], None if stats.row_pedestal is None else stats.row_pedestal[:1])
 
     def read(window: tuple[slice, slice]) -> np.ndarray:
-        raw = np.asarray(source.read(plane, window), np.float32)
-        return (raw - np.float32(offset)) / np.float32(scale)
+        return first.standardize(source.read(plane, window), window[0])[0]
 
     changed = 0
     for i, step in enumerate(steps):

@@ -172,7 +172,7 @@ def predict_segment(
         read = (slice(y, min(y + rows.size, height)), slice(x0, min(x0 + span, width)))
         data = np.zeros((len(planes), rows.size, span), np.float32)
         raw = source.read_stack(planes, read)
-        data[:, : raw.shape[1], : raw.shape[2]] = info.normalization.apply(raw, stats)
+        data[:, : raw.shape[1], : raw.shape[2]] = info.normalization.apply(raw, stats, read[0])
         tensor = torch.from_numpy(data)
         return tensor.pin_memory() if device.type == "cuda" else tensor
 

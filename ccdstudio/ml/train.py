@@ -73,7 +73,7 @@ from ccdstudio.ml.modelfile import (
     resolve_model,
     save_model,
 )
-from ccdstudio.ml.normalize import Normalization, sample_planes
+from ccdstudio.ml.normalize import Normalization
 from ccdstudio.ml.postprocess import usable_steps
 from ccdstudio.ml.unet import UNet, UNetConfig
 
@@ -240,7 +240,7 @@ def _adopt_normalization(data: TrainingData, normalization: Normalization, name:
     for item in data.items:
         source = item.opener()
         try:
-            stats = normalization.fit(sample_planes(source, item.planes))
+            stats = normalization.measure(source, item.planes)
         finally:
             source.close()
         items.append(dataclasses.replace(item, stats=stats, _source=None, _pid=-1))

@@ -132,20 +132,25 @@ def read_clusters(path: str | os.PathLike[str]) -> list[dict]:
 
 def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[int, int], seed: int = 0,
                     noise: tuple[float, float] = (2.0, 30.0), amplifiers: int = 1, kinds: bool = False,
-                    cancel: CancelToken | None = None) -> Job[list[Path]]:
+                    overscan: int | None = None, cancel: CancelToken | None = None) -> Job[list[Path]]:
     """A job writing ``count`` random frames (image, labels, clusters) into ``out_dir``; returns the images.
 
     Frame ``i`` is drawn from ``default_rng([seed, i])``, so it is the same whatever ``count`` is.
+    ``overscan`` is the number of serial overscan columns per amplifier (default: 64 with more than one
+    amplifier, else none).
     """
     if count < 1:
         raise CcdstudioError("the number of frames must be at least 1")
     if seed < 0:
         raise CcdstudioError(f"the seed must not be negative, got {seed}")
+    if overscan is not None and overscan < 0:
+        raise CcdstudioError(f"the overscan must not be negative, got {overscan}")
+    fixed = {} if overscan is None else {"overscan": overscan}
     written = []
     for index in range(count):
         check(cancel)
         rng = np.random.default_rng([seed, index])
-        params = CCDParams.random(rng, noise=noise, amplifiers=amplifiers)
+        params = CCDParams.random(rng, noise=noise, amplifiers=amplifiers, **fixed)
         frame = simulate_ccd(shape, params, rng, kinds=kinds)
         paths = frame_paths(out_dir, index)
         seed_cards = [("SIMSEED", seed, "seed of the frame series"), ("SIMINDEX", index, "frame in the series")]

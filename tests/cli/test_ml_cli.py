@@ -81,3 +81,15 @@ def test_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert "not a readable safetensors" in capsys.readouterr().err
     assert main(["train", "--data", str(image), "--out", str(tmp_path / "m.safetensors")]) == 2
     assert "no labels for" in capsys.readouterr().err
+
+
+def test_a_raw_frame_is_predicted_whole_and_scored_over_its_data_section(tmp_path, capsys):
+    sims, out = tmp_path / "raw", tmp_path / "pred"
+    assert main(["simulate", "ccd", "--out", str(sims), "--height", "64", "--width", "96", "--overscan", "16",
+                 "--seed", "2", "--quiet"]) == 0
+    assert main(["predict", str(sims / "frame_0000.fits"), "--out", str(out), "--quiet"]) == 0
+    predicted, _ = load_labels(out / "frame_0000_labels.fits")
+    assert predicted.shape == (64, 112)  # the plane as stored: data section and overscan
+    assert main(["evaluate", "--pred", str(out), "--truth", str(sims), "--json", str(tmp_path / "ev.json")]) == 0
+    summary = json.loads((tmp_path / "ev.json").read_text())
+    assert np.sum(summary["confusion_matrix"]) == 64 * 96

@@ -6,7 +6,7 @@ from astropy.io import fits
 
 from ccdstudio.errors import FormatError
 from ccdstudio.io import ArraySource, MosaicSource, Plane, open_image
-from ccdstudio.io.ccd import bias_windows, data_window, gain, has_mosaic, parse_section
+from ccdstudio.io.ccd import bias_windows, data_window, gain, has_mosaic, parse_section, serial_overscan
 
 
 def test_parse_section_is_one_based_inclusive_x_first():
@@ -30,6 +30,14 @@ def test_data_and_bias_windows():
     assert implied == [(slice(0, 50), slice(0, 8)), (slice(0, 50), slice(100, 110)), (slice(50, 60), slice(0, 110))]
     assert sum((w[0].stop - w[0].start) * (w[1].stop - w[1].start) for w in implied) == 110 * 60 - 92 * 50
     assert data_window({"DATASEC": "garbage"}) is None and bias_windows({}) == []
+
+
+def test_serial_overscan_is_the_widest_bias_strip_beside_the_data_rows():
+    header = {"NAXIS1": 110, "NAXIS2": 60, "DATASEC": "[9:100,1:50]"}
+    assert serial_overscan(header) == (slice(0, 50), slice(100, 110))  # not the 8-column prescan, not above
+    assert serial_overscan(header | {"BIASSEC": "[1:8,1:50]"}) == (slice(0, 50), slice(0, 8))
+    assert serial_overscan(header | {"BIASSEC": "[1:110,51:60]"}) is None  # parallel overscan only
+    assert serial_overscan({"NAXIS1": 110, "NAXIS2": 60}) is None and serial_overscan({}) is None
 
 
 def test_gain_cards():

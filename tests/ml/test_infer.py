@@ -1,5 +1,7 @@
 """Tiled inference: tile grids, equality with a whole-image pass, bounded memory, probabilities, cancel."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +44,21 @@ def test_exact_halo_tiling_equals_whole_image_pass(rng):
     radius = model.info.architecture.receptive_radius
     tiled = run(predict(model, source, tile=64, halo=radius))
     np.testing.assert_array_equal(tiled.labels, whole)
+
+
+def test_a_row_by_row_pedestal_from_the_overscan_is_applied_to_every_tile_alike(rng):
+    model = _model()
+    model.info = dataclasses.replace(model.info, normalization=Normalization("ccd", pedestal="overscan"))
+    image, _ = toy_frame(rng, (150, 130))
+    drift = np.linspace(0, 40, 150, dtype=np.float32)[:, None]  # 10 sigma of pedestal drift over the rows
+    raw = np.concatenate([image, rng.normal(1000.0, 3.0, (150, 20)).astype(np.float32)], axis=1) + drift
+    header = {"NAXIS1": 150, "NAXIS2": 150, "DATASEC": "[1:130,1:150]", "BIASSEC": "[131:150,1:150]"}
+    source = ArraySource(raw, headers=[header])
+    whole = predict_whole(model, source)
+    tiled = run(predict(model, source, tile=64, halo=model.info.architecture.receptive_radius))
+    np.testing.assert_array_equal(tiled.labels, whole)
+    flat = predict_whole(model, ArraySource(np.concatenate([image, raw[:, 130:] - drift], axis=1), headers=[header]))
+    assert (flat != whole).mean() < 0.01  # the drift is taken out
 
 
 def test_blended_tiling_is_within_the_bound_on_a_trained_like_model(rng):

@@ -68,3 +68,63 @@ def test_round_trip_and_errors():
 def test_sample_planes_strides_large_planes():
     source = ArraySource(np.arange(100 * 100, dtype=np.float32).reshape(100, 100))
     assert sample_planes(source, [0], max_pixels=2500).shape == (1, 50, 50)
+
+
+def _raw_frame(seed: int, **fixed):
+    """A simulated one-amplifier raw frame: (data + 64 overscan columns, its header, the frame)."""
+    from ccdstudio.simulate.ccd import simulate_ccd
+    from ccdstudio.simulate.ccd_files import frame_planes
+    from ccdstudio.simulate.params import CCDParams
+
+    rng = np.random.default_rng(seed)
+    params = CCDParams.random(rng, overscan=64, **fixed)
+    frame = simulate_ccd((512, 512), params, rng)
+    (raw, cards, _), = frame_planes(frame, integer=True)[1]
+    header = {key: value for key, (value, _) in cards.items()} | {"NAXIS1": raw.shape[1], "NAXIS2": raw.shape[0]}
+    return raw, header, frame
+
+
+def test_overscan_gives_the_pedestal_row_by_row_and_the_bare_read_noise_under_glow():
+    # Glow over the whole frame and a 3-sigma row drift: the darkest blocks are neither the pedestal nor
+    # the read noise, the overscan is both (integer ADU, 2.5 ADU of noise, quantisation included).
+    raw, header, frame = _raw_frame(3, read_noise=2.5, n_samples=1, gain=1.0, pedestal_row_drift=7.5,
+                                    pedestal_col_drift=0.0, glow_peak=20.0, glow_length=2000.0, glow_band=0.0)
+    source = ArraySource(raw, headers=[header])
+    sigma = frame.amplifiers[0].sigma
+    stats = Normalization("ccd", pedestal="overscan").measure(source, [0])
+    assert stats.offset == (0.0,) and stats.row_pedestal.shape == (1, 512)
+    row_error = stats.row_pedestal[0] - frame.baseline[:, 0]
+    assert np.abs(row_error).max() < 0.25 * sigma and np.std(row_error) < 0.1 * sigma
+    assert abs(stats.scale[0] / np.hypot(sigma, 1 / np.sqrt(12)) - 1) < 0.05
+    dark = Normalization("ccd", pedestal="dark").measure(ArraySource(raw[:, :512]), [0])  # the trimmed frame
+    assert dark.row_pedestal is None and dark.offset[0] - frame.baseline.mean() > 4 * sigma  # glow taken for pedestal
+
+
+def test_row_pedestal_applies_to_any_window_as_to_the_whole_plane():
+    raw, header, _ = _raw_frame(4)
+    norm = Normalization("ccd", pedestal="overscan")
+    stats = norm.measure(ArraySource(raw, headers=[header]), [0])
+    whole = norm.apply(raw, stats)
+    rows = slice(100, 230)
+    np.testing.assert_array_equal(norm.apply(raw[rows, 7:300], stats, rows), whole[:, rows, 7:300])
+
+
+def test_without_an_overscan_the_pedestal_comes_from_the_darkest_blocks(rng):
+    image = rng.normal(1000.0, 3.0, (256, 256))
+    overscan, dark = Normalization("ccd", pedestal="overscan"), Normalization("ccd", pedestal="dark")
+    source = ArraySource(image)
+    assert overscan.measure(source, [0]) == dark.measure(source, [0])
+    header = {"NAXIS1": 256, "NAXIS2": 256, "DATASEC": "[1:256,1:256]", "BIASSEC": "[255:256,1:256]"}
+    assert overscan.measure(ArraySource(image, headers=[header]), [0]).row_pedestal is None  # 2 columns: unusable
+
+
+def test_overscan_pedestal_of_a_nan_row_takes_its_neighbours():
+    from ccdstudio.ml.normalize import overscan_pedestal
+
+    strip = np.full((40, 16), 100.0) + np.arange(40)[:, None] * 0.01
+    strip[17] = np.nan
+    profile, noise = overscan_pedestal(strip, slice(10, 50), 60)
+    assert profile.shape == (60,) and np.isfinite(profile).all()
+    assert profile[0] == profile[10] and profile[-1] == profile[49]
+    assert noise > 0
+    assert overscan_pedestal(strip[:, :3], slice(0, 40), 40) is None
