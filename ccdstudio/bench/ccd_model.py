@@ -1,8 +1,9 @@
 """The bundled CCD model against the classic cluster finder, on a freshly simulated test set.
 
 The test frames are those of the model card (``models/ccd-unet-v1.md``): ``ccdstudio simulate ccd
---overscan 64`` with seed 7001 (four 1024 x 1024 frames) and seed 7002 (four 1000 x 1500 frames): raw
-frames, with 64 columns of serial overscan beside the data section. They are re-simulated here in memory
+--overscan 64 --overscan-rows 32`` with seed 7001 (four 1024 x 1024 frames) and seed 7002 (four 1000 x 1500
+frames): raw frames, with 64 columns of serial overscan beside the data section and 32 rows of parallel
+overscan after it. They are re-simulated here in memory
 (frame ``i`` depends only on ``(seed, i)``) and stored as ``ccdstudio simulate`` stores them, so the model
 sees exactly the files the card's ``ccdstudio predict`` reads. Re-simulating also gives which cluster put
 each pixel's charge, which object-level scoring needs.
@@ -26,7 +27,7 @@ Figures:
   (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
   (:func:`~ccdstudio.simulate.detection.glow_observer`) given the pedestal and noise the model's
-  normalisation measures (in the overscan, row by row); and the same observer given the true pedestal with its drift, or only its mean,
+  normalisation measures; and the same observer given the true pedestal with its drift, or only its mean,
   and the true read noise: how well a frame shows its glow edge at all;
 - robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
   when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
@@ -57,8 +58,9 @@ GROUP = "ccd_model"
 
 TEST_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((4, (1024, 1024), 7001), (4, (1000, 1500), 7002))
 """``(count, (height, width), seed)`` of the model card's test frames."""
-OVERSCAN = 64
-"""Serial overscan columns of the test frames (``--overscan 64``): raw frames, as DAMIC and SENSEI write them."""
+OVERSCAN = (64, 32)
+"""Serial overscan columns and parallel overscan rows of the test frames (``--overscan 64 --overscan-rows
+32``): raw frames, as DAMIC and SENSEI write them."""
 QUICK_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((2, (512, 512), 7003),)
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
@@ -94,9 +96,9 @@ class TestFrame:
 
 
 def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
-                noise: tuple[float, float] = (2.0, 30.0), overscan: int = 0) -> Iterator[TestFrame]:
-    """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S [--overscan O]`` writes, one
-    by one."""
+                noise: tuple[float, float] = (2.0, 30.0), overscan: tuple[int, int] = (0, 0)) -> Iterator[TestFrame]:
+    """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S [--overscan C
+    --overscan-rows R]`` writes, one by one; ``overscan`` is ``(C, R)``."""
     from ccdstudio.simulate.ccd import simulate_ccd
     from ccdstudio.simulate.ccd_files import frame_planes
     from ccdstudio.simulate.params import CCDParams
@@ -104,15 +106,16 @@ def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
     for count, shape, seed in sets:
         for index in range(count):
             rng = np.random.default_rng([seed, index])
-            frame = simulate_ccd(shape, CCDParams.random(rng, noise=noise, overscan=overscan), rng)
+            params = CCDParams.random(rng, noise=noise, overscan=overscan[0], overscan_rows=overscan[1])
+            frame = simulate_ccd(shape, params, rng)
             _, stored = frame_planes(frame)
-            if overscan:
+            if any(overscan):
                 (raw, cards, _), = stored
                 header = {key: value for key, (value, _) in cards.items()}
                 header.update(NAXIS1=raw.shape[1], NAXIS2=raw.shape[0])
             else:
                 raw, header = np.asarray(stored), {}
-            yield TestFrame(f"seed {seed} frame {index}", raw[:, : shape[1]], frame, raw, header)
+            yield TestFrame(f"seed {seed} frame {index}", raw[: shape[0], : shape[1]], frame, raw, header)
 
 
 @dataclass
@@ -215,9 +218,9 @@ def classic_significance(image: np.ndarray) -> np.ndarray:
 
 
 def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
-            overscan: int = 0) -> dict[str, Any]:
-    """Run the model and every hysteresis level pair over the frames (raw, with ``overscan`` columns of serial
-    overscan, when it is not 0); return the tallies and the U-Net's per-class
+            overscan: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """Run the model and every hysteresis level pair over the frames (raw, with ``overscan`` columns and rows
+    of serial and parallel overscan, when not 0); return the tallies and the U-Net's per-class
     :class:`~ccdstudio.ml.metrics.Evaluation`."""
     from ccdstudio.imaging.threshold import hysteresis
     from ccdstudio.jobs import run

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         """
         ccdstudio simulate ccd --out sims --count 100 --size 4096 --seed 1
         ccdstudio simulate ccd --out sims --height 2048 --width 1024 --noise 2-8 --kinds --amplifiers 2
-        ccdstudio simulate ccd --out raw --count 4 --size 1024 --overscan 64
+        ccdstudio simulate ccd --out raw --count 4 --size 1024 --overscan 64 --overscan-rows 32
         ccdstudio simulate segment --out fake_segment --layers 65 --height 10000 --width 8000
         ccdstudio simulate demo --out demo_data
         """,
@@ -49,8 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="readout amplifiers; more than one writes one extension each, with overscan")
     ccd.add_argument("--overscan", type=int, metavar="COLUMNS",
                      help="serial overscan columns per amplifier (default 64 with more than one amplifier, "
-                          "else none); frames with one are written as raw data: an extension with DATASEC "
-                          "and BIASSEC")
+                          "else none); frames with an overscan are written as raw data: an extension with "
+                          "DATASEC and BIASSEC")
+    ccd.add_argument("--overscan-rows", type=int, default=0, metavar="ROWS",
+                     help="parallel overscan rows per amplifier, read after the last row (default none)")
     _common_flags(ccd)
     ccd.set_defaults(func=_run_ccd)
 
@@ -85,9 +87,10 @@ def _run_ccd(args: argparse.Namespace) -> int:
     require(height >= 4 and width >= 4, f"a frame needs at least 4 x 4 pixels, not {height} x {width}")
     require(args.count >= 1, "--count must be at least 1")
     require(args.noise[0] > 0, "--noise must be positive")
-    require(args.overscan is None or args.overscan >= 0, "--overscan must not be negative")
+    require(min(args.overscan or 0, args.overscan_rows) >= 0, "--overscan and --overscan-rows must not be negative")
     written = run_job(simulate_frames(args.out, args.count, (height, width), seed=args.seed, noise=args.noise,
-                                      amplifiers=args.amplifiers, kinds=args.kinds, overscan=args.overscan),
+                                      amplifiers=args.amplifiers, kinds=args.kinds, overscan=args.overscan,
+                                      overscan_rows=args.overscan_rows),
                       quiet=args.quiet, json_lines=args.json_lines)
     if not args.quiet:
         print(f"wrote {len(written)} frame(s) of {height} x {width} with labels to {args.out}")

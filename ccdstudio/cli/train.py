@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio train --data frames/ --classes ccd --epochs 40 --out ccd.safetensors
         ccdstudio train --data frames/ --classes ccd --epochs 128 --val-split 0.02 --patience 0 --keep last --out ccd.safetensors
         ccdstudio train --data frames/ --classes ccd --postprocess hot_lines --out ccd.safetensors
+        ccdstudio train --data raw-frames/ --classes ccd --pedestal overscan --postprocess glow_edge --out ccd.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
         ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors
@@ -102,6 +103,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--normalization", default="auto", choices=("auto", "ccd", "percentile", "none"),
                         help="input scaling stored in the model: ccd = (ADU - pedestal) / noise; percentile for "
                         "segments (default auto: ccd for FITS)")
+    parser.add_argument("--pedestal", choices=("frame", "dark", "overscan"),
+                        help="ccd normalisation of a new model: pedestal and noise of the whole frame (default), of "
+                        "its darkest blocks (for frames that glow over most of their area), or row by row from each "
+                        "raw frame's serial overscan (BIASSEC; frames without one use the darkest blocks)")
     parser.add_argument("--layers", type=int_range, metavar="A-B", help="planes/layers used as input channels (0-based)")
     parser.add_argument("--window", type=int, metavar="N",
                         help="segments: N layers centred on each segment's estimated surface as input channels "
@@ -114,7 +119,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--postprocess", action="append", default=[], choices=tuple(STEPS), metavar="STEP",
                         help="a step stored in the model for prediction to run on its class map (repeatable): "
                         "hot_lines turns hot columns/rows too faint to see pixel by pixel into hot_pixel "
-                        "(needs background, hot_pixel and cluster classes and the ccd normalisation)")
+                        "(needs background, hot_pixel and cluster classes and the ccd normalisation); glow_edge "
+                        "places the faint edge of amplifier glow on raw frames with serial and parallel overscans "
+                        "(needs background and glowing)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")
@@ -168,6 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.io.segment_window import is_segment
     from ccdstudio.ml.data import Augmentation, find_pairs, specs_classes
     from ccdstudio.ml.modelfile import read_info, resolve_model
+    from ccdstudio.ml.normalize import Normalization
     from ccdstudio.ml.segment_train import SegmentWindows, load_segment_data
     from ccdstudio.ml.train import (
         INIT_AND_RESUME,
@@ -192,6 +200,11 @@ def _run(args: argparse.Namespace) -> int:
     architecture = parse_model_config(args.model_config)
     specs = find_pairs(args.data)
     normalization = args.normalization
+    if args.pedestal:
+        if args.normalization not in ("auto", "ccd") or args.init:
+            raise CcdstudioError("--pedestal sets the ccd normalisation of a new model (not with --init or another "
+                                 "--normalization)")
+        normalization = Normalization("ccd", pedestal=args.pedestal)
     if args.init:  # the init model's own normalisation, checked before any image is read
         init = resolve_model(args.init, option="--init")
         normalization = choose_normalization(specs, normalization, read_info(init).normalization,

@@ -8,6 +8,8 @@ import numpy as np
 
 MAD_TO_SIGMA = 1.4826
 """MAD of a Gaussian times this is its standard deviation."""
+CLIPPED_STD = 0.9866
+"""Standard deviation of a unit Gaussian cut at +-3 sigma."""
 
 
 def _sample(values: np.ndarray, max_samples: int) -> np.ndarray:

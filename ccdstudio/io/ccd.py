@@ -1,4 +1,4 @@
-"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, the serial overscan, gain, and amplifiers assembled into a mosaic.
+"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, the serial and parallel overscans, gain, and amplifiers assembled into a mosaic.
 
 A FITS section ``[x1:x2,y1:y2]`` is 1-based and inclusive, x (columns, NAXIS1) first; ``x1 > x2`` means the
 amplifier reads in the other direction. :func:`parse_section` is the one place that turns it into 0-based
@@ -111,6 +111,19 @@ def serial_overscan(header: Mapping[str, Any]) -> Window | None:
         if beside and 2 * (rows.stop - rows.start) >= shape[0]:
             serial.append((rows, cols))
     return max(serial, key=lambda w: w[1].stop - w[1].start, default=None)
+
+
+def parallel_overscan(header: Mapping[str, Any]) -> Window | None:
+    """The parallel overscan: the rows beyond DATASEC's (the larger block, above or below it) over its
+    columns; None without a DATASEC or such rows."""
+    shape, data = _array_shape(header), data_window(header)
+    if shape is None or data is None:
+        return None
+    below, above = data[0].start, shape[0] - data[0].stop
+    if max(below, above) == 0:
+        return None
+    rows = slice(data[0].stop, shape[0]) if above >= below else slice(0, data[0].start)
+    return rows, data[1]
 
 
 def gain(header: Mapping[str, Any]) -> float | None:

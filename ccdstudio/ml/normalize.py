@@ -12,7 +12,7 @@ whole-image pass.
   amplifier glow covers most of a frame and would pull the median of the whole plane up. With
   ``pedestal="overscan"`` the pedestal is measured row by row in the plane's serial overscan (BIASSEC, or
   the columns beside DATASEC), and the noise there too: pixels that collect no charge show the pedestal with
-  its drift and the bare read noise, however much of the frame glows (:func:`overscan_pedestal`). Planes
+  its drift and the bare read noise, however much of the frame glows (:func:`~ccdstudio.imaging.overscan.plane_pedestal`). Planes
   without an overscan fall back to the darkest blocks.
 - ``"percentile"``: ``(x - p_low) / (p_high - p_low)`` with percentiles over all channels together (scroll
   layers share one scale), clipped to ``clip``.
@@ -32,8 +32,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.imaging.noise import MAD_TO_SIGMA, robust_pedestal
-from ccdstudio.io.ccd import serial_overscan
+from ccdstudio.imaging.noise import CLIPPED_STD, MAD_TO_SIGMA, robust_pedestal
+from ccdstudio.imaging.overscan import plane_pedestal
 from ccdstudio.io.source import ImageSource
 
 Method = Literal["ccd", "percentile", "none"]
@@ -85,6 +85,18 @@ class Normalization:
         if not 0 <= low < high <= 100:
             raise CcdstudioError(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles}")
 
+    @property
+    def summary(self) -> str:
+        """A few words for a model card: the method and where its offset and scale come from."""
+        if self.method == "percentile":
+            return f"percentile ({self.percentiles[0]:g}-{self.percentiles[1]:g} %)"
+        if self.method == "none":
+            return "none"
+        return {"frame": "ccd (pedestal and noise of the whole frame)",
+                "dark": "ccd (pedestal and noise of the darkest blocks)",
+                "overscan": "ccd (pedestal row by row and noise from the overscan, else the darkest blocks)",
+                }[self.pedestal]
+
     def to_dict(self) -> dict[str, Any]:
         clip = [c if math.isfinite(c) else None for c in self.clip]  # JSON has no infinity
         return {"method": self.method, "clip": clip, "softening": self.softening, "percentiles": list(self.percentiles),
@@ -103,7 +115,8 @@ class Normalization:
 
     def measure(self, source: ImageSource, planes: Sequence[int]) -> Stats:
         """Statistics of ``source``'s ``planes``: :meth:`fit` on a regular sample, and with
-        ``pedestal="overscan"`` each plane's pedestal row by row and noise from its serial overscan."""
+        ``pedestal="overscan"`` each plane's pedestal row by row and noise from its serial overscan (a
+        parallel overscan's column pedestal is not used here)."""
         stats = self.fit(sample_planes(source, planes))
         if self.method != "ccd" or self.pedestal != "overscan":
             return stats
@@ -111,10 +124,9 @@ class Normalization:
         height = source.planes[planes[0]].shape[0]
         profile, measured = np.zeros((len(planes), height), np.float32), False
         for c, plane in enumerate(planes):
-            window = serial_overscan(source.planes[plane].header)
-            found = None if window is None else overscan_pedestal(source.read(plane, window), window[0], height)
+            found = plane_pedestal(source, plane)
             if found is not None:
-                (profile[c], scales[c]), offsets[c], measured = found, 0.0, True
+                profile[c], scales[c], offsets[c], measured = found.rows, found.noise, 0.0, True
         return Stats(tuple(offsets), tuple(scales), profile if measured else None)
 
     def fit(self, sample: np.ndarray) -> Stats:
@@ -154,10 +166,6 @@ class Normalization:
         return x
 
 
-_CLIPPED_STD = 0.9866
-"""Standard deviation of a unit Gaussian cut at +-3 sigma."""
-
-
 def dark_pedestal(plane: np.ndarray, block: int = 32, margin: float = 5.0) -> tuple[float, float]:
     """``(pedestal, sigma)`` of the darkest part of a 2-D plane, NaN-safe.
 
@@ -184,7 +192,7 @@ def dark_pedestal(plane: np.ndarray, block: int = 32, margin: float = 5.0) -> tu
         for _ in range(2):  # clipped standard deviation, started from the MAD (at least half an ADU step)
             cut = 3.0 * np.maximum(noises, 0.5)[:, None]
             inside = np.abs(deviations) <= cut
-            noises = np.sqrt(np.nansum(np.where(inside, deviations**2, 0.0), axis=1) / inside.sum(1)) / _CLIPPED_STD
+            noises = np.sqrt(np.nansum(np.where(inside, deviations**2, 0.0), axis=1) / inside.sum(1)) / CLIPPED_STD
     usable = np.isfinite(medians) & np.isfinite(noises)
     if usable.sum() < 4:
         return robust_pedestal(values)
@@ -193,48 +201,6 @@ def dark_pedestal(plane: np.ndarray, block: int = 32, margin: float = 5.0) -> tu
     floor = np.percentile(medians, 2) + margin * float(np.median(noises[darkest]))
     background = medians <= floor
     return float(np.median(medians[background])), float(np.median(noises[background]))
-
-
-OVERSCAN_SMOOTHING = 9
-"""Rows over which the per-row overscan levels are median-filtered (0.07 sigma left from 64 columns)."""
-
-
-def overscan_pedestal(overscan: np.ndarray, rows: slice, height: int) -> tuple[np.ndarray, float] | None:
-    """``(pedestal per row, noise)`` from a serial ``overscan`` that covers image ``rows`` of ``height``.
-
-    The noise is the clipped standard deviation of the pixels about their row's median. Each row's pedestal
-    is the mean of its pixels within 3 sigma of that median (a median of integer ADU would be off by up to
-    half an ADU), median-filtered over :data:`OVERSCAN_SMOOTHING` rows (the pedestal drifts slowly; a
-    saturated trail into one row does not move it); rows the overscan does not cover take the nearest
-    covered row's. None when the overscan is unusable (fewer than 4 columns, or no finite pixels).
-    """
-    from scipy import ndimage
-
-    values = np.asarray(overscan, np.float64)
-    if values.ndim != 2 or values.shape[1] < 4:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        medians = np.nanmedian(values, axis=1)
-    usable = np.isfinite(medians)
-    if not usable.any():
-        return None
-    medians = np.interp(np.arange(medians.size), np.flatnonzero(usable), medians[usable])
-    deviations = values - medians[:, None]
-    finite = deviations[np.isfinite(deviations)]
-    noise = MAD_TO_SIGMA * float(np.median(np.abs(finite)))
-    for _ in range(2):
-        inside = finite[np.abs(finite) <= 3.0 * max(noise, 0.5)]
-        noise = float(np.sqrt(np.mean(inside**2))) / _CLIPPED_STD
-    inside = np.abs(deviations) <= 3.0 * max(noise, 0.5)  # NaN compares False
-    means = medians + np.where(inside, deviations, 0.0).sum(1) / np.maximum(inside.sum(1), 1)
-    smooth = ndimage.median_filter(means, min(OVERSCAN_SMOOTHING, means.size), mode="nearest")
-    start = min(rows.start or 0, height)
-    profile = np.empty(height, np.float32)
-    profile[start: start + smooth.size] = smooth[: height - start]
-    profile[:start] = smooth[0]
-    profile[start + smooth.size:] = smooth[-1]
-    return profile, noise if noise > 0 else 1.0
 
 
 def _fallback_scale(values: np.ndarray, pedestal: float) -> float:

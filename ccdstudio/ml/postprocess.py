@@ -9,6 +9,15 @@ refuses a model that asks for a step it cannot run.
   the noise-scaled frame and their pixels the network called ``background`` or ``glowing`` become
   ``hot_pixel``. Needs the classes background, glowing (optional), hot_pixel and cluster, and the ``ccd``
   normalisation.
+- ``"glow_edge"``: on a raw plane, with a serial and a parallel overscan, glow and background are decided
+  again by the local mean excess over the pedestal the overscans show (row by row and column by column,
+  :func:`ccdstudio.imaging.overscan.plane_pedestal`), in units of their read noise
+  (:func:`ccdstudio.imaging.glow_edge.glow_mask`, at least 3 sigma is glowing): the faint edge of a glow
+  that fades over hundreds of pixels is where a network, seeing a fraction of a sigma per pixel, misplaces
+  it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
+  both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
+  otherwise pass for glow. Needs the classes background and glowing, and the ``ccd``
+  normalisation.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ if TYPE_CHECKING:
     from ccdstudio.io.source import ImageSource
     from ccdstudio.ml.normalize import Stats
 
-STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster")}
+STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster"),
+                                     "glow_edge": ("background", "glowing")}
 """Every known step and the classes it needs."""
 
 
@@ -78,9 +88,13 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
 
     changed = 0
     for i, step in enumerate(steps):
-        if step != "hot_lines":  # check_steps keeps unknown steps out of a ModelInfo
+        if step == "hot_lines":
+            job = _hot_lines(class_names, read, labels, cancel)
+        elif step == "glow_edge":
+            job = _glow_edge(class_names, source, plane, labels, cancel)
+        else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
-        changed += yield from scaled(_hot_lines(class_names, read, labels, cancel), i / len(steps), 1 / len(steps))
+        changed += yield from scaled(job, i / len(steps), 1 / len(steps))
     return changed
 
 
@@ -125,4 +139,47 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
                 changed += int(mask.sum())
                 done += 1
                 yield Progress(done / total, f"hot columns and rows: strip {done}/{total}")
+    return changed
+
+
+def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labels: np.ndarray,
+               cancel: CancelToken | None) -> Job[int]:
+    """Background and glowing pixels of the data section re-decided by the local mean over the overscan's
+    pedestal, ``STRIP`` rows at a time; nothing changes on a plane without a serial overscan."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.glow_edge import MARGIN, glow_mask
+    from ccdstudio.imaging.overscan import plane_pedestal
+    from ccdstudio.io.ccd import data_window
+
+    header = source.planes[plane].header
+    height, width = labels.shape
+    pedestal = plane_pedestal(source, plane)
+    if pedestal is None or pedestal.columns is None:
+        yield Progress(1.0, "glow edge: no serial and parallel overscan, the network's glow is kept")
+        return 0
+    rows, cols = data_window(header) or (slice(0, height), slice(0, width))
+    background, glowing = class_names.index("background"), class_names.index("glowing")
+    kept = [class_names.index(name) for name in ("hot_pixel",) if name in class_names]
+    cluster = class_names.index("cluster") if "cluster" in class_names else None
+    starts = range(rows.start, rows.stop, STRIP)
+    changed = 0
+    for done, start in enumerate(starts, start=1):
+        check(cancel)
+        stop = min(start + STRIP, rows.stop)
+        read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
+        near = labels[read, cols]
+        exclude = np.isin(near, kept)
+        if cluster is not None:
+            exclude |= ndimage.maximum_filter(near == cluster, size=7)
+        z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
+        z /= np.float32(pedestal.noise)
+        inner = slice(start - read.start, stop - read.start)
+        decided = np.where(glow_mask(z, exclude)[inner], np.uint8(glowing), np.uint8(background))
+        target = labels[start:stop, cols]
+        free = (target == background) | (target == glowing)
+        changed += int((free & (target != decided)).sum())
+        target[free] = decided[free]
+        yield Progress(done / len(starts), f"glow edge: strip {done}/{len(starts)}")
     return changed

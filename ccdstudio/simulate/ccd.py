@@ -55,6 +55,9 @@ class Amplifier:
     sigma: float = 1.0
     overscan: np.ndarray | None = None
     """Serial overscan in the readout view, ``(rows, overscan columns)`` in ADU; None without overscan."""
+    parallel_overscan: np.ndarray | None = None
+    """Parallel overscan, the empty rows read after the last one, ``(overscan rows, columns + overscan
+    columns)`` in ADU; None without."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -265,17 +268,22 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
         charge = rng.poisson(amp.view(expected) + light).astype(np.float32) + amp.view(cluster_e)
         charge = transfer_smear(charge, params.cti_serial, params.cti_parallel)
         signal = transfer_smear(amp.view(cluster_e), params.cti_serial, params.cti_parallel) * np.float32(amp.gain)
-        row_drift = slow_drift(view_shape[0], params.pedestal_row_drift, rng)[:, None]
+        row_drift = slow_drift(view_shape[0] + params.overscan_rows, params.pedestal_row_drift, rng)[:, None]
         col_drift = slow_drift(view_shape[1] + params.overscan, params.pedestal_col_drift, rng)[None, :]
-        pedestal = np.float32(amp.pedestal) + row_drift + col_drift[:, : view_shape[1]]
+        pedestal = np.float32(amp.pedestal) + row_drift[: view_shape[0]] + col_drift[:, : view_shape[1]]
         noise = rng.standard_normal(view_shape, dtype=np.float32) * np.float32(amp.sigma)
         amp.view(image)[...] = np.minimum(pedestal + np.float32(amp.gain) * charge + noise, params.saturation)
         amp.view(cluster_adu)[...] = signal
         amp.view(baseline)[...] = pedestal
         if params.overscan:
             scan_noise = rng.standard_normal((view_shape[0], params.overscan), dtype=np.float32)
-            amp.overscan = np.minimum(np.float32(amp.pedestal) + row_drift + col_drift[:, view_shape[1]:]
-                                      + np.float32(amp.sigma) * scan_noise, params.saturation)
+            amp.overscan = np.minimum(np.float32(amp.pedestal) + row_drift[: view_shape[0]]
+                                      + col_drift[:, view_shape[1]:] + np.float32(amp.sigma) * scan_noise,
+                                      params.saturation)
+        if params.overscan_rows:
+            scan_noise = rng.standard_normal((params.overscan_rows, col_drift.shape[1]), dtype=np.float32)
+            amp.parallel_overscan = np.minimum(np.float32(amp.pedestal) + row_drift[view_shape[0]:] + col_drift
+                                               + np.float32(amp.sigma) * scan_noise, params.saturation)
         view = amp.view(labels)
         view[light * np.float32(amp.gain) >= params.glow_sigma * amp.sigma] = GLOWING
         in_cluster = signal >= params.cluster_sigma * amp.sigma

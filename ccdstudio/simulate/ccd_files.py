@@ -2,9 +2,11 @@
 
 A one-amplifier frame without overscan is a single primary image. Otherwise the file is laid out like raw
 data from a multi-amplifier CCD: an empty primary HDU with the simulation cards, then one image extension
-per amplifier in readout order (the first pixel read at FITS pixel [1, 1]) holding the data section and the
-serial overscan, described by ``DATASEC``, ``BIASSEC`` and ``DETSEC``/``CCDSEC`` (reversed ranges mark a
-mirrored amplifier). Label maps and cluster boxes always use detector coordinates, i.e. the image that
+per amplifier in readout order (the first pixel read at FITS pixel [1, 1]) holding the data section, the
+serial overscan (columns read after each row) and the parallel overscan (empty rows read after the last
+one), as many as there are. ``DATASEC``, ``BIASSEC`` (the serial overscan, over all rows) and
+``DETSEC``/``CCDSEC`` describe them (reversed ranges mark a mirrored amplifier); the parallel overscan is the
+rows beyond ``DATASEC``. Label maps and cluster boxes always use detector coordinates, i.e. the image that
 ``DETSEC`` assembles.
 """
 
@@ -67,7 +69,7 @@ def frame_planes(frame: SimulatedFrame, integer: bool | None = None,
     primary["BUNIT"] = ("ADU", "pixel values are ADU, pedestal included")
     primary["NCLUST"] = (len(frame.clusters), "clusters deposited (truth)")
     primary["CREATOR"] = (f"ccdstudio {__version__} simulate", "simulated frame")
-    if params.amplifiers == 1 and not params.overscan:
+    if params.amplifiers == 1 and not params.overscan and not params.overscan_rows:
         return primary, _stored(frame.image, integer)
     planes = []
     for amp in frame.amplifiers:
@@ -75,6 +77,8 @@ def frame_planes(frame: SimulatedFrame, integer: bool | None = None,
         data = amp.view(frame.image)
         if amp.overscan is not None:
             data = np.concatenate([data, amp.overscan], axis=1)
+        if amp.parallel_overscan is not None:
+            data = np.concatenate([data, amp.parallel_overscan], axis=0)
         cards = {
             "AMPNAME": (amp.name, "amplifier (L/R: left/right, L/U: lower/upper)"),
             "DATASEC": (fits_section((0, height - 1), (0, width - 1)), "exposed pixels"),
@@ -85,7 +89,7 @@ def frame_planes(frame: SimulatedFrame, integer: bool | None = None,
             "PEDESTAL": (amp.pedestal, "[ADU] this amplifier's mean pedestal"),
         }
         if amp.overscan is not None:
-            cards["BIASSEC"] = (fits_section((0, height - 1), (width, data.shape[1] - 1)), "serial overscan")
+            cards["BIASSEC"] = (fits_section((0, data.shape[0] - 1), (width, data.shape[1] - 1)), "serial overscan")
         planes.append((_stored(data, integer), cards, amp.name))
     return primary, planes
 
@@ -132,20 +136,21 @@ def read_clusters(path: str | os.PathLike[str]) -> list[dict]:
 
 def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[int, int], seed: int = 0,
                     noise: tuple[float, float] = (2.0, 30.0), amplifiers: int = 1, kinds: bool = False,
-                    overscan: int | None = None, cancel: CancelToken | None = None) -> Job[list[Path]]:
+                    overscan: int | None = None, overscan_rows: int = 0,
+                    cancel: CancelToken | None = None) -> Job[list[Path]]:
     """A job writing ``count`` random frames (image, labels, clusters) into ``out_dir``; returns the images.
 
     Frame ``i`` is drawn from ``default_rng([seed, i])``, so it is the same whatever ``count`` is.
     ``overscan`` is the number of serial overscan columns per amplifier (default: 64 with more than one
-    amplifier, else none).
+    amplifier, else none), ``overscan_rows`` that of parallel overscan rows.
     """
     if count < 1:
         raise CcdstudioError("the number of frames must be at least 1")
     if seed < 0:
         raise CcdstudioError(f"the seed must not be negative, got {seed}")
-    if overscan is not None and overscan < 0:
-        raise CcdstudioError(f"the overscan must not be negative, got {overscan}")
-    fixed = {} if overscan is None else {"overscan": overscan}
+    if min(overscan or 0, overscan_rows) < 0:
+        raise CcdstudioError(f"the overscan must not be negative, got {overscan} columns and {overscan_rows} rows")
+    fixed = {"overscan_rows": overscan_rows} | ({} if overscan is None else {"overscan": overscan})
     written = []
     for index in range(count):
         check(cancel)

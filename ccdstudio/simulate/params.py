@@ -41,6 +41,7 @@ class CCDParams:
     amplifiers: int = 1
     amp_variation: float = 0.03
     overscan: int = 0
+    overscan_rows: int = 0
     cti_serial: float = 0.0
     cti_parallel: float = 0.0
     # dark charge
@@ -177,6 +178,7 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "amplifiers": ("NAMPS", "number of readout amplifiers"),
     "amp_variation": ("AMPVAR", "spread of amplifier gain, noise, pedestal"),
     "overscan": ("NOVERSC", "[pix] serial overscan columns per amplifier"),
+    "overscan_rows": ("NOVERSCR", "[pix] parallel overscan rows per amplifier"),
     "cti_serial": ("CTISER", "serial CTI, charge lost per transfer"),
     "cti_parallel": ("CTIPAR", "parallel CTI, charge lost per transfer"),
     "dark_current": ("DARKCUR", "[e-/pix] dark charge per frame"),

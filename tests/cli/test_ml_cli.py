@@ -93,3 +93,19 @@ def test_a_raw_frame_is_predicted_whole_and_scored_over_its_data_section(tmp_pat
     assert main(["evaluate", "--pred", str(out), "--truth", str(sims), "--json", str(tmp_path / "ev.json")]) == 0
     summary = json.loads((tmp_path / "ev.json").read_text())
     assert np.sum(summary["confusion_matrix"]) == 64 * 96
+
+
+def test_a_new_model_can_take_its_pedestal_from_the_overscan(tmp_path, capsys):
+    from ccdstudio.ml.modelfile import read_info
+
+    sims, model = tmp_path / "raw", tmp_path / "m.safetensors"
+    assert main(["simulate", "ccd", "--out", str(sims), "--count", "2", "--height", "64", "--width", "64",
+                 "--overscan", "16", "--overscan-rows", "8", "--quiet"]) == 0
+    common = ["train", "--data", str(sims), "--classes", "ccd", "--epochs", "1", "--crop", "32", "--batch-size", "4",
+              "--samples-per-epoch", "4", "--model-config", "depth=2,base=4", "--device", "cpu", "--quiet",
+              "--out", str(model)]
+    assert main([*common, "--pedestal", "overscan", "--postprocess", "glow_edge"]) == 0
+    info = read_info(model)
+    assert info.normalization.pedestal == "overscan" and info.postprocess == ("glow_edge",)
+    assert main([*common, "--pedestal", "dark", "--normalization", "percentile"]) == 2
+    assert "--pedestal" in capsys.readouterr().err

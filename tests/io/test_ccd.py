@@ -6,7 +6,7 @@ from astropy.io import fits
 
 from ccdstudio.errors import FormatError
 from ccdstudio.io import ArraySource, MosaicSource, Plane, open_image
-from ccdstudio.io.ccd import bias_windows, data_window, gain, has_mosaic, parse_section, serial_overscan
+from ccdstudio.io.ccd import bias_windows, data_window, gain, has_mosaic, parallel_overscan, parse_section, serial_overscan
 
 
 def test_parse_section_is_one_based_inclusive_x_first():
@@ -38,6 +38,13 @@ def test_serial_overscan_is_the_widest_bias_strip_beside_the_data_rows():
     assert serial_overscan(header | {"BIASSEC": "[1:8,1:50]"}) == (slice(0, 50), slice(0, 8))
     assert serial_overscan(header | {"BIASSEC": "[1:110,51:60]"}) is None  # parallel overscan only
     assert serial_overscan({"NAXIS1": 110, "NAXIS2": 60}) is None and serial_overscan({}) is None
+
+
+def test_parallel_overscan_is_the_rows_beyond_the_data_over_its_columns():
+    header = {"NAXIS1": 110, "NAXIS2": 60, "DATASEC": "[9:100,1:50]", "BIASSEC": "[101:110,1:60]"}
+    assert parallel_overscan(header) == (slice(50, 60), slice(8, 100))
+    assert parallel_overscan(header | {"DATASEC": "[9:100,11:60]"}) == (slice(0, 10), slice(8, 100))  # below
+    assert parallel_overscan(header | {"NAXIS2": 50}) is None and parallel_overscan({"NAXIS1": 110}) is None
 
 
 def test_gain_cards():

@@ -119,7 +119,7 @@ def test_without_an_overscan_the_pedestal_comes_from_the_darkest_blocks(rng):
 
 
 def test_overscan_pedestal_of_a_nan_row_takes_its_neighbours():
-    from ccdstudio.ml.normalize import overscan_pedestal
+    from ccdstudio.imaging.overscan import row_pedestal as overscan_pedestal
 
     strip = np.full((40, 16), 100.0) + np.arange(40)[:, None] * 0.01
     strip[17] = np.nan
@@ -128,3 +128,9 @@ def test_overscan_pedestal_of_a_nan_row_takes_its_neighbours():
     assert profile[0] == profile[10] and profile[-1] == profile[49]
     assert noise > 0
     assert overscan_pedestal(strip[:, :3], slice(0, 40), 40) is None
+
+
+def test_summaries_say_where_the_pedestal_comes_from():
+    assert "overscan" in Normalization("ccd", pedestal="overscan").summary
+    assert "darkest" in Normalization("ccd", pedestal="dark").summary
+    assert Normalization("percentile").summary == "percentile (0.5-99.5 %)" and Normalization("none").summary == "none"

@@ -91,3 +91,36 @@ def test_the_result_does_not_depend_on_the_number_of_threads(rng, monkeypatch):
     parallel = run(predict(model, ArraySource(image))).labels
     monkeypatch.setattr(postprocess.os, "cpu_count", lambda: 1)
     assert np.array_equal(run(predict(model, ArraySource(image))).labels, parallel)
+
+
+def raw_frame_with_faint_glow(rng: np.random.Generator, parallel_rows: int = 32):
+    """A 300 x 400 raw plane: data (noise 4 ADU, pedestal drifting 3 sigma along rows and 2 along columns, a
+    glow decaying from the corner that crosses 3 sigma at 208 px), 48 columns of serial overscan and
+    ``parallel_rows`` of parallel overscan. Returns the source and the true glowing mask."""
+    height, width = 300 + parallel_rows, 448
+    y, x = np.mgrid[:height, :width]
+    pedestal = 1000.0 + 12.0 * np.sin(y / 90.0) + 8.0 * np.cos(x / 70.0)
+    glow = 48.0 * np.exp(-np.hypot(y, x) / 150.0)
+    glow[:, 400:] = glow[300:] = 0.0  # the overscans collect no charge
+    raw = (pedestal + glow + rng.normal(0.0, 4.0, (height, width))).astype(np.float32)
+    header = {"NAXIS1": width, "NAXIS2": height, "DATASEC": "[1:400,1:300]", "BIASSEC": f"[401:448,1:{height}]"}
+    return ArraySource(raw, headers=[header]), glow[:300, :400] >= 12.0
+
+
+@pytest.mark.parametrize("network", [BACKGROUND, GLOWING])
+def test_glow_edge_places_the_faint_edge_with_the_overscans(rng, network):
+    source, truth = raw_frame_with_faint_glow(rng)
+    labels = run(predict(constant_model(network, steps=("glow_edge",)), source)).labels
+    glowing = labels[:300, :400] == GLOWING
+    assert 2 * (glowing & truth).sum() / (glowing.sum() + truth.sum()) > 0.97
+    assert (labels[:, 400:] == network).all() and (labels[300:] == network).all()  # overscans untouched
+
+
+def test_glow_edge_keeps_clusters_and_needs_both_overscans(rng):
+    source, _ = raw_frame_with_faint_glow(rng)
+    assert (run(predict(constant_model(CLUSTER, steps=("glow_edge",)), source)).labels == CLUSTER).all()
+    serial_only, _ = raw_frame_with_faint_glow(rng, parallel_rows=0)
+    events = list(predict(constant_model(BACKGROUND, steps=("glow_edge",)), serial_only))
+    assert any("no serial and parallel overscan" in e.message for e in events)
+    trimmed = ArraySource(serial_only.read(0)[:, :400])
+    assert (run(predict(constant_model(BACKGROUND, steps=("glow_edge",)), trimmed)).labels == BACKGROUND).all()

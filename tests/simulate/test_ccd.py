@@ -172,6 +172,16 @@ def test_amplifier_spread_and_layout(rng):
         assert np.median(amp.overscan) == pytest.approx(amp.pedestal, abs=2 * amp.sigma)
 
 
+def test_the_parallel_overscan_reads_the_pedestal_with_the_drift_along_the_row(rng):
+    frame = simulate_ccd((64, 80), quiet(overscan=16, overscan_rows=8, pedestal_col_drift=20.0,
+                                         pedestal_row_drift=0.0, read_noise=1.0), rng)
+    amp = frame.amplifiers[0]
+    assert amp.parallel_overscan.shape == (8, 96) and amp.overscan.shape == (64, 16)
+    columns = amp.parallel_overscan[:, :80].mean(0)
+    np.testing.assert_allclose(columns, frame.baseline[0], atol=1.5)  # the data rows' column pedestal
+    assert np.ptp(columns) > 10
+
+
 def test_saturation_clips_the_image(rng):
     deposit = Deposit.from_patch("alpha", 3, 3, np.full((2, 2), 1e6), (10, 10))
     frame = simulate_ccd((10, 10), quiet(saturation=40000.0), rng, deposits=[deposit])

@@ -55,11 +55,12 @@ def test_json_lines_progress(tmp_path, capsys):
     assert np.isfinite(fits.getdata(tmp_path / "frame_0001.fits")).all()
 
 
-def test_simulate_raw_frames_with_an_overscan(tmp_path):
+def test_simulate_raw_frames_with_overscans(tmp_path):
     assert main(["simulate", "ccd", "--out", str(tmp_path), "--height", "40", "--width", "30", "--overscan", "8",
-                 "--quiet"]) == 0
+                 "--overscan-rows", "5", "--quiet"]) == 0
     with fits.open(tmp_path / "frame_0000.fits") as hdus:
-        assert hdus[1].data.shape == (40, 38)
-        assert hdus[1].header["DATASEC"] == "[1:30,1:40]" and hdus[1].header["BIASSEC"] == "[31:38,1:40]"
+        assert hdus[1].data.shape == (45, 38) and hdus[0].header["NOVERSCR"] == 5
+        assert hdus[1].header["DATASEC"] == "[1:30,1:40]" and hdus[1].header["BIASSEC"] == "[31:38,1:45]"
     assert load_labels(tmp_path / "frame_0000_labels.fits")[0].shape == (40, 30)
     assert main(["simulate", "ccd", "--out", str(tmp_path), "--overscan", "-1", "--quiet"]) == 2
+    assert main(["simulate", "ccd", "--out", str(tmp_path), "--overscan-rows", "-1", "--quiet"]) == 2

@@ -21,7 +21,7 @@ def describe_model(path: Path) -> str:
     classes = ", ".join(info.classes.names)
     lines = [f"### {path.name.removesuffix('.safetensors')}",
              f"**Classes:** {classes}  ",
-             f"**Input:** {info.in_channels} channel(s), normalised by *{info.normalization.method}*  ",
+             f"**Input:** {info.in_channels} channel(s), normalised by *{info.normalization.summary}*  ",
              f"**Network:** U-Net, depth {arch.depth}, base width {arch.base}, {arch.norm} norm  ",
              f"**Tiles:** {info.tile} px, overlap {info.overlap:g}"]
     if info.postprocess:
