@@ -30,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
           {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "classes": [NAMES],
                                            "pixels": {NAME: COUNT}, "seconds": S}, ...]}
 
+        The model's post-processing steps run on the class map after the network (ccdstudio models show
+        lists them); the bundled CCD model's glow_edge step uses a raw plane's serial and parallel
+        overscans (BIASSEC, and the rows beyond DATASEC) to place the faint edge of the amplifier glow, so
+        predict raw frames rather than trimmed ones where you have them.
+
         A scroll segment folder with a two-class (ink) model reads a window of as many layers as the model
         has inputs, centred on the segment's estimated surface (--layers to choose it; the model's
         training window is checked and differences are warned about), computes only tiles inside the mask,

@@ -65,7 +65,7 @@ def test_description_classes_channels_and_normalisation():
     assert info.in_channels == 1
     assert info.normalization.method == "ccd" and info.normalization.pedestal == "dark"
     assert info.training["config"]["epochs"] >= 1 and len(info.training["images"]) > 1
-    assert info.postprocess == ("hot_lines",)
+    assert info.postprocess == ("hot_lines", "glow_edge")
 
 
 def test_a_hot_column_too_faint_to_see_pixel_by_pixel_is_found(model):
@@ -126,3 +126,25 @@ def test_nan_columns_saturation_overscan_and_odd_sizes(model, frame, labels):
     assert (result[:, :256][far] == labels[:250][far]).mean() > 0.98
     assert (result[:, 256:] == BACKGROUND).mean() > 0.999
     assert (result[200:205, 30:35] != BACKGROUND).all()  # a saturated blob is charge, not background
+
+
+def test_the_overscans_of_a_raw_frame_place_the_faint_edge_of_the_glow(model):
+    from ccdstudio.simulate.ccd import GLOWING
+    from ccdstudio.simulate.ccd_files import frame_planes
+
+    # glow of 15 sigma at the amplifier fading over 200 px: the 3-sigma edge is 320 px away, at 0.3 sigma
+    # per pixel less every 20 px; the pedestal drifts by 2 sigma along the rows and the columns
+    params = CCDParams(pedestal=1500.0, read_noise=8.0, gain=2.0, glow_peak=60.0, glow_length=200.0,
+                       pedestal_row_drift=16.0, pedestal_col_drift=16.0, hot_pixel_density=20.0,
+                       point_density=100.0, overscan=64, overscan_rows=32)
+    frame = simulate_ccd((512, 512), params, np.random.default_rng(8))
+    (raw, cards, _), = frame_planes(frame)[1]
+    header = {key: value for key, (value, _) in cards.items()} | {"NAXIS1": raw.shape[1], "NAXIS2": raw.shape[0]}
+    labels = run(predict(model, ArraySource(raw, headers=[header]))).labels[:512, :512]
+    trimmed = segment(model, frame.image)
+    scored, truth = frame.labels <= GLOWING, frame.labels == GLOWING
+
+    def f1(found):
+        return 2 * (found & truth & scored).sum() / ((found & scored).sum() + truth.sum())
+
+    assert f1(labels == GLOWING) > 0.97 and f1(labels == GLOWING) > f1(trimmed == GLOWING) + 0.02
