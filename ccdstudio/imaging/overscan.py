@@ -40,11 +40,13 @@ class PlanePedestal:
 
 
 def plane_pedestal(source: ImageSource, plane: int) -> PlanePedestal | None:
-    """The pedestal and noise of ``source``'s ``plane`` from its overscans; None without a usable serial
-    overscan."""
+    """The pedestal and noise of ``source``'s ``plane`` from its overscans (the serial overscan's columns
+    read over every row, whatever rows BIASSEC names); None without a usable serial overscan."""
     header = source.planes[plane].header
     height, width = source.planes[plane].shape
     serial = serial_overscan(header)
+    if serial is not None:  # its columns over every row: the corner beside a parallel overscan reads no charge
+        serial = (slice(0, height), serial[1])
     found = None if serial is None else row_pedestal(source.read(plane, serial), serial[0], height)
     if found is None:
         return None

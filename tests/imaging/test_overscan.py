@@ -48,3 +48,12 @@ def test_unusable_strips_and_nan_rows():
     assert row_pedestal(strip[:, :3], slice(0, 40), 40) is None
     assert column_pedestal(strip[:3], 1.0) is None and column_pedestal(np.full((8, 5), np.nan), 1.0) is None
     assert PlanePedestal(np.zeros(3, np.float32), 1.0).columns is None
+
+
+def test_a_biassec_over_the_data_rows_only_still_reads_the_corner_beside_the_parallel_overscan():
+    source, _ = raw_plane(3, pedestal_row_drift=30.0)
+    full = plane_pedestal(source, 0)
+    header = dict(source.planes[0].header, BIASSEC="[301:364,1:400]")
+    narrow = plane_pedestal(ArraySource(source.read(0), headers=[header]), 0)
+    np.testing.assert_allclose(narrow.rows, full.rows)
+    np.testing.assert_allclose(narrow.columns, full.columns)
