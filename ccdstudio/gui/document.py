@@ -56,6 +56,14 @@ class Document:
         """The plane of :attr:`view_source` on screen."""
         return 0 if self.plane == MOSAIC else self.plane
 
+    @cached_property
+    def predict_source(self) -> ImageSource:
+        """What Predict reads: :attr:`view_source`, with sections set by hand written into the shown plane's
+        header (a model's overscan pedestal reads DATASEC and BIASSEC)."""
+        if self.sections.from_header or self.plane == MOSAIC:
+            return self.view_source
+        return ccd.SectionedSource(self.view_source, self.view_plane, self.sections.data, self.sections.bias)
+
     @property
     def plane_info(self) -> Plane:
         return self.view_source.planes[self.view_plane]

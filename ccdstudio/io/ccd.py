@@ -9,8 +9,8 @@ choice).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,16 @@ def parse_section(text: str) -> Window:
     """
     x1, x2, y1, y2 = section_bounds(text)
     return slice(min(y1, y2) - 1, max(y1, y2)), slice(min(x1, x2) - 1, max(x1, x2))
+
+
+def format_section(window: Window) -> str:
+    """A 0-based ``[rows, cols]`` window as a FITS section (the inverse of :func:`parse_section`).
+
+    >>> format_section((slice(0, 4), slice(0, 10)))
+    '[1:10,1:4]'
+    """
+    rows, cols = window
+    return f"[{cols.start + 1}:{cols.stop},{rows.start + 1}:{rows.stop}]"
 
 
 def _array_shape(header: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -200,6 +210,26 @@ def _axis(out: slice, start: int, size: int, flip: bool, src_start: int) -> tupl
     else:
         low, high = offsets
     return slice(first, last), slice(src_start + low, src_start + high + 1, step)
+
+
+class SectionedSource(ImageSource):
+    """``source`` with the DATASEC and BIASSEC cards of one plane's header replaced (sections set by hand),
+    for what reads them (a model's overscan pedestal); pixels are read from ``source``, which stays open."""
+
+    def __init__(self, source: ImageSource, plane: int, data: Window | None, bias: Sequence[Window]):
+        header = {key: value for key, value in source.planes[plane].header.items()
+                  if key != "DATASEC" and key not in BIAS_CARDS}
+        if data is not None:
+            header["DATASEC"] = format_section(data)
+        header.update(zip(BIAS_CARDS, (format_section(window) for window in bias)))
+        planes = list(source.planes)
+        planes[plane] = replace(planes[plane], header=header)
+        super().__init__(source.path, planes, source.metadata)
+        self.format = source.format
+        self._source = source
+
+    def read(self, plane: int = 0, window: Window | None = None) -> np.ndarray:
+        return self._source.read(plane, window)
 
 
 class MosaicSource(ImageSource):

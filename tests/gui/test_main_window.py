@@ -261,3 +261,16 @@ def test_sections_set_by_hand_change_the_level_sample(qtbot, window, fits_file):
     qtbot.waitUntil(lambda: window.worker is None and not window.document.sections.from_header, timeout=10000)
     assert np.any(window.document.prepared.sample == 5000.0)
     assert "set by hand" in window.ccd_panel.data.text()
+
+
+
+def test_predict_reads_sections_set_by_hand(qtbot, window, fits_file):
+    window.open_paths([str(fits_file)])
+    document = wait_opened(qtbot, window)
+    assert document.predict_source is document.view_source  # the header's own sections
+    window.apply_sections(Sections((slice(0, 100), slice(0, 144)), ((slice(0, 120), slice(150, 160)),),
+                                   from_header=False))
+    qtbot.waitUntil(lambda: window.worker is None and not window.document.sections.from_header, timeout=10000)
+    header = window.document.predict_source.planes[window.document.view_plane].header
+    assert header["DATASEC"] == "[1:144,1:100]" and header["BIASSEC"] == "[151:160,1:120]"
+    assert header["EXTNAME"] == "SCI"

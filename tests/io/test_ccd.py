@@ -6,7 +6,17 @@ from astropy.io import fits
 
 from ccdstudio.errors import FormatError
 from ccdstudio.io import ArraySource, MosaicSource, Plane, open_image
-from ccdstudio.io.ccd import bias_windows, data_window, gain, has_mosaic, parallel_overscan, parse_section, serial_overscan
+from ccdstudio.io.ccd import (
+    SectionedSource,
+    bias_windows,
+    data_window,
+    format_section,
+    gain,
+    has_mosaic,
+    parallel_overscan,
+    parse_section,
+    serial_overscan,
+)
 
 
 def test_parse_section_is_one_based_inclusive_x_first():
@@ -45,6 +55,21 @@ def test_parallel_overscan_is_the_rows_beyond_the_data_over_its_columns():
     assert parallel_overscan(header) == (slice(50, 60), slice(8, 100))
     assert parallel_overscan(header | {"DATASEC": "[9:100,11:60]"}) == (slice(0, 10), slice(8, 100))  # below
     assert parallel_overscan(header | {"NAXIS2": 50}) is None and parallel_overscan({"NAXIS1": 110}) is None
+
+
+def test_sections_set_by_hand_replace_the_header_cards_and_read_the_same_pixels():
+    image = np.arange(60 * 110, dtype=np.float32).reshape(60, 110)
+    header = {"NAXIS1": 110, "NAXIS2": 60, "DATASEC": "[1:110,1:60]", "BIASSEC2": "[1:2,1:2]", "OBJECT": "x"}
+    source = ArraySource([image, image], headers=[header, header])
+    data, bias = (slice(0, 50), slice(8, 100)), [(slice(0, 60), slice(100, 110)), (slice(0, 50), slice(0, 8))]
+    sectioned = SectionedSource(source, 0, data, bias)
+    cards = sectioned.planes[0].header
+    assert cards["DATASEC"] == format_section(data) == "[9:100,1:50]" and cards["OBJECT"] == "x"
+    assert "BIASSEC2" not in cards and bias_windows(cards) == bias
+    assert serial_overscan(cards) == bias[0] and parallel_overscan(cards) == (slice(50, 60), slice(8, 100))
+    assert sectioned.planes[1].header == header  # other planes as they were
+    np.testing.assert_array_equal(sectioned.read(0, data), image[data])
+    assert parse_section(format_section(data)) == data
 
 
 def test_gain_cards():

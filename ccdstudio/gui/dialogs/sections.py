@@ -6,14 +6,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from ccdstudio.errors import FormatError
 from ccdstudio.gui.document import Sections
-from ccdstudio.io.ccd import parse_section
-from ccdstudio.io.source import Window
-
-
-def format_section(window: Window) -> str:
-    """A 0-based ``[rows, cols]`` window as the FITS section users type (the inverse of ``parse_section``)."""
-    rows, cols = window
-    return f"[{cols.start + 1}:{cols.stop},{rows.start + 1}:{rows.stop}]"
+from ccdstudio.io.ccd import format_section, parse_section
 
 
 def parse_sections(data: str, bias: str) -> Sections:

@@ -103,7 +103,8 @@ class PredictFeature:
         gain = window.ccd_panel.adu_per_electron()
         self._target = (source, plane)
         self.clock.restart()
-        worker = start_job(lambda cancel: predict_image(options, source, plane, pedestal=pedestal, gain=gain,
+        read = document.predict_source  # the same pixels, with sections set by hand in its header
+        worker = start_job(lambda cancel: predict_image(options, read, plane, pedestal=pedestal, gain=gain,
                                                         cancel=cancel),
                            f"Predicting with {model.name}", window, advice=OOM_ADVICE)
         self.worker = worker

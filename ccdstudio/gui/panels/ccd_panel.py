@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccdstudio.gui.dialogs.sections import format_section
 from ccdstudio.gui.document import Document
+from ccdstudio.io.ccd import format_section
 
 ADU_PER_E = "ADU/e-"
 E_PER_ADU = "e-/ADU"
