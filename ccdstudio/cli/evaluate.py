@@ -77,18 +77,14 @@ def pair_files(pred: Path, truth: Path) -> list[tuple[Path, Path]]:
 def data_section(pred, truth_shape: tuple[int, ...], pred_path: Path):
     """``pred`` cut to the DATASEC of its FITS header when it is larger than the truth and that section is the
     truth's size (a prediction of a raw plane with overscan); otherwise ``pred`` as it is."""
-    from ccdstudio.io.ccd import data_window
+    from ccdstudio.io.ccd import data_window_of
     from ccdstudio.labels import fits_labels
     from ccdstudio.labels.io import label_format
 
     if pred.shape == truth_shape or label_format(pred_path) != "fits":
         return pred
-    header = dict(fits_labels.read_header(pred_path))
-    header.update(NAXIS1=pred.shape[1], NAXIS2=pred.shape[0])
-    window = data_window(header)
-    if window is None or tuple(s.stop - s.start for s in window) != truth_shape:
-        return pred
-    return pred[window]
+    window = data_window_of(fits_labels.read_header(pred_path), truth_shape)
+    return pred if window is None else pred[window]
 
 
 def _by_name(labels, classes, names: list[str]):

@@ -3,7 +3,16 @@
 Start with :func:`open_image`, which returns a lazy :class:`ImageSource` whatever the format.
 """
 
-from ccdstudio.io.ccd import MosaicSource, bias_windows, data_window, gain, has_mosaic, parallel_overscan, parse_section, serial_overscan
+from ccdstudio.io.ccd import (
+    MosaicSource,
+    bias_windows,
+    data_window,
+    gain,
+    has_mosaic,
+    parallel_overscan,
+    parse_section,
+    serial_overscan,
+)
 from ccdstudio.io.fits import FitsSource
 from ccdstudio.io.open import NpySource, open_image
 from ccdstudio.io.raster import RasterSource

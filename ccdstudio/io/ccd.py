@@ -1,4 +1,5 @@
-"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, the serial and parallel overscans, gain, and amplifiers assembled into a mosaic.
+"""CCD header conventions: DATASEC/BIASSEC/DETSEC sections, the serial and parallel overscans, gain, and
+amplifiers assembled into a mosaic.
 
 A FITS section ``[x1:x2,y1:y2]`` is 1-based and inclusive, x (columns, NAXIS1) first; ``x1 > x2`` means the
 amplifier reads in the other direction. :func:`parse_section` is the one place that turns it into 0-based
@@ -84,6 +85,12 @@ def _card_window(header: Mapping[str, Any], card: str) -> Window | None:
 def data_window(header: Mapping[str, Any]) -> Window | None:
     """The light-sensitive pixels (DATASEC), or None when the header has no usable DATASEC."""
     return _card_window(header, "DATASEC")
+
+
+def data_window_of(header: Mapping[str, Any], shape: tuple[int, ...]) -> Window | None:
+    """DATASEC's window when it is ``shape`` (say, of labels that cover only the data section), else None."""
+    window = data_window(header)
+    return window if window is not None and tuple(s.stop - s.start for s in window) == tuple(shape) else None
 
 
 def bias_windows(header: Mapping[str, Any]) -> list[Window]:

@@ -231,10 +231,10 @@ def _remap(labels: np.ndarray, own: ClassSet, classes: ClassSet, name: str) -> n
 def _on_plane(labels: np.ndarray, header: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
     """``labels`` of a plane's data section (DATASEC) placed on the whole plane, unlabelled outside it (the
     overscan); other labels as they are."""
-    from ccdstudio.io.ccd import data_window
+    from ccdstudio.io.ccd import data_window_of
 
-    window = data_window(header)
-    if labels.shape == shape or window is None or labels.shape != tuple(s.stop - s.start for s in window):
+    window = data_window_of(header, labels.shape)
+    if labels.shape == shape or window is None:
         return labels
     placed = np.full(shape, IGNORE, np.uint8)
     placed[window] = labels

@@ -12,8 +12,9 @@ whole-image pass.
   amplifier glow covers most of a frame and would pull the median of the whole plane up. With
   ``pedestal="overscan"`` the pedestal is measured row by row in the plane's serial overscan (BIASSEC, or
   the columns beside DATASEC), and the noise there too: pixels that collect no charge show the pedestal with
-  its drift and the bare read noise, however much of the frame glows (:func:`~ccdstudio.imaging.overscan.plane_pedestal`). Planes
-  without an overscan fall back to the darkest blocks.
+  its drift and the bare read noise, however much of the frame glows
+  (:func:`~ccdstudio.imaging.overscan.plane_pedestal`). Planes without an overscan fall back to the darkest
+  blocks.
 - ``"percentile"``: ``(x - p_low) / (p_high - p_low)`` with percentiles over all channels together (scroll
   layers share one scale), clipped to ``clip``.
 - ``"none"``: the values as float32.

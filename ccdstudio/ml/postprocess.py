@@ -16,8 +16,7 @@ refuses a model that asks for a step it cannot run.
   that fades over hundreds of pixels is where a network, seeing a fraction of a sigma per pixel, misplaces
   it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
   both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
-  otherwise pass for glow. Needs the classes background and glowing, and the ``ccd``
-  normalisation.
+  otherwise pass for glow. Needs the classes background and glowing, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -161,7 +160,7 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         return 0
     rows, cols = data_window(header) or (slice(0, height), slice(0, width))
     background, glowing = class_names.index("background"), class_names.index("glowing")
-    kept = [class_names.index(name) for name in ("hot_pixel",) if name in class_names]
+    hot = class_names.index("hot_pixel") if "hot_pixel" in class_names else None
     cluster = class_names.index("cluster") if "cluster" in class_names else None
     starts = range(rows.start, rows.stop, STRIP)
     changed = 0
@@ -170,7 +169,7 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         stop = min(start + STRIP, rows.stop)
         read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
         near = labels[read, cols]
-        exclude = np.isin(near, kept)
+        exclude = np.zeros(near.shape, bool) if hot is None else near == hot
         if cluster is not None:
             exclude |= ndimage.maximum_filter(near == cluster, size=7)
         z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))

@@ -10,6 +10,7 @@ from ccdstudio.io.ccd import (
     SectionedSource,
     bias_windows,
     data_window,
+    data_window_of,
     format_section,
     gain,
     has_mosaic,
@@ -131,3 +132,9 @@ def test_no_mosaic_without_detsec(tmp_path, rng):
     assert not has_mosaic(source)
     with pytest.raises(FormatError, match="no mosaic"):
         MosaicSource(source)
+
+
+def test_data_window_of_a_given_size():
+    header = {"NAXIS1": 110, "NAXIS2": 60, "DATASEC": "[9:100,1:50]"}
+    assert data_window_of(header, (50, 92)) == (slice(0, 50), slice(8, 100))
+    assert data_window_of(header, (60, 110)) is None and data_window_of({}, (50, 92)) is None
