@@ -100,7 +100,7 @@ def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
     """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S [--overscan C
     --overscan-rows R]`` writes, one by one; ``overscan`` is ``(C, R)``."""
     from ccdstudio.simulate.ccd import simulate_ccd
-    from ccdstudio.simulate.ccd_files import frame_planes
+    from ccdstudio.simulate.ccd_files import raw_plane
     from ccdstudio.simulate.params import CCDParams
 
     for count, shape, seed in sets:
@@ -108,13 +108,7 @@ def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
             rng = np.random.default_rng([seed, index])
             params = CCDParams.random(rng, noise=noise, overscan=overscan[0], overscan_rows=overscan[1])
             frame = simulate_ccd(shape, params, rng)
-            _, stored = frame_planes(frame)
-            if any(overscan):
-                (raw, cards, _), = stored
-                header = {key: value for key, (value, _) in cards.items()}
-                header.update(NAXIS1=raw.shape[1], NAXIS2=raw.shape[0])
-            else:
-                raw, header = np.asarray(stored), {}
+            raw, header = raw_plane(frame)
             yield TestFrame(f"seed {seed} frame {index}", raw[: shape[0], : shape[1]], frame, raw, header)
 
 

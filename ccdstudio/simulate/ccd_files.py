@@ -94,6 +94,16 @@ def frame_planes(frame: SimulatedFrame, integer: bool | None = None,
     return primary, planes
 
 
+def raw_plane(frame: SimulatedFrame, integer: bool | None = None) -> tuple[np.ndarray, dict[str, object]]:
+    """The first amplifier's plane as :func:`frame_planes` stores it (data section and overscans) with its
+    header cards (``NAXIS1``/``NAXIS2`` included), as an :class:`~ccdstudio.io.source.ArraySource` takes them."""
+    _, planes = frame_planes(frame, integer)
+    if isinstance(planes, np.ndarray):
+        return planes, {"NAXIS1": planes.shape[1], "NAXIS2": planes.shape[0]}
+    data, cards, _ = planes[0]
+    return data, {key: value for key, (value, _) in cards.items()} | {"NAXIS1": data.shape[1], "NAXIS2": data.shape[0]}
+
+
 def write_frame(frame: SimulatedFrame, path: str | os.PathLike[str], labels_path: str | os.PathLike[str] | None = None,
                 clusters_path: str | os.PathLike[str] | None = None, integer: bool | None = None,
                 extra_cards: Iterable[Card] = ()) -> None:

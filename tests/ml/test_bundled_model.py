@@ -130,7 +130,7 @@ def test_nan_columns_saturation_overscan_and_odd_sizes(model, frame, labels):
 
 def test_the_overscans_of_a_raw_frame_place_the_faint_edge_of_the_glow(model):
     from ccdstudio.simulate.ccd import GLOWING
-    from ccdstudio.simulate.ccd_files import frame_planes
+    from ccdstudio.simulate.ccd_files import raw_plane
 
     # glow of 15 sigma at the amplifier fading over 200 px: the 3-sigma edge is 320 px away, at 0.3 sigma
     # per pixel less every 20 px; the pedestal drifts by 2 sigma along the rows and the columns
@@ -138,8 +138,7 @@ def test_the_overscans_of_a_raw_frame_place_the_faint_edge_of_the_glow(model):
                        pedestal_row_drift=16.0, pedestal_col_drift=16.0, hot_pixel_density=20.0,
                        point_density=100.0, overscan=64, overscan_rows=32)
     frame = simulate_ccd((512, 512), params, np.random.default_rng(8))
-    (raw, cards, _), = frame_planes(frame)[1]
-    header = {key: value for key, (value, _) in cards.items()} | {"NAXIS1": raw.shape[1], "NAXIS2": raw.shape[0]}
+    raw, header = raw_plane(frame)
     labels = run(predict(model, ArraySource(raw, headers=[header]))).labels[:512, :512]
     trimmed = segment(model, frame.image)
     scored, truth = frame.labels <= GLOWING, frame.labels == GLOWING

@@ -73,14 +73,13 @@ def test_sample_planes_strides_large_planes():
 def _raw_frame(seed: int, **fixed):
     """A simulated one-amplifier raw frame: (data + 64 overscan columns, its header, the frame)."""
     from ccdstudio.simulate.ccd import simulate_ccd
-    from ccdstudio.simulate.ccd_files import frame_planes
+    from ccdstudio.simulate.ccd_files import raw_plane
     from ccdstudio.simulate.params import CCDParams
 
     rng = np.random.default_rng(seed)
     params = CCDParams.random(rng, overscan=64, **fixed)
     frame = simulate_ccd((512, 512), params, rng)
-    (raw, cards, _), = frame_planes(frame, integer=True)[1]
-    header = {key: value for key, (value, _) in cards.items()} | {"NAXIS1": raw.shape[1], "NAXIS2": raw.shape[0]}
+    raw, header = raw_plane(frame, integer=True)
     return raw, header, frame
 
 

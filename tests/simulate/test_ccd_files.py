@@ -8,7 +8,14 @@ from ccdstudio.io.ccd import parse_section
 from ccdstudio.jobs import run
 from ccdstudio.labels.io import load_labels
 from ccdstudio.simulate.ccd import simulate_ccd
-from ccdstudio.simulate.ccd_files import fits_section, frame_paths, read_clusters, simulate_frames, write_frame
+from ccdstudio.simulate.ccd_files import (
+    fits_section,
+    frame_paths,
+    raw_plane,
+    read_clusters,
+    simulate_frames,
+    write_frame,
+)
 from ccdstudio.simulate.params import FITS_KEYWORDS, CCDParams, params_from_header
 
 
@@ -92,3 +99,14 @@ def test_the_app_assembles_amplifiers_onto_the_label_grid(tmp_path, rng):
         mosaic = MosaicSource(source)
         assert np.array_equal(mosaic.read(0), frame.image)
         assert mosaic.planes[0].shape == load_labels(tmp_path / "labels.fits")[0].shape
+
+
+def test_raw_plane_is_the_stored_plane_with_its_header():
+    rng = np.random.default_rng(4)
+    raw = simulate_ccd((40, 30), CCDParams(overscan=8, overscan_rows=4), rng)
+    data, header = raw_plane(raw)
+    assert data.shape == (44, 38) and header["DATASEC"] == "[1:30,1:40]" and header["NAXIS1"] == 38
+    trimmed = simulate_ccd((40, 30), CCDParams(), rng)
+    data, header = raw_plane(trimmed, integer=False)
+    np.testing.assert_array_equal(data, trimmed.image)
+    assert header == {"NAXIS1": 30, "NAXIS2": 40}
