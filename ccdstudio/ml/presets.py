@@ -33,14 +33,12 @@ class SimulatedSet:
     shape: tuple[int, int]
     seed: int
     noise: tuple[float, float] = (2.0, 30.0)
-    overscan: int | None = None
 
     @property
     def name(self) -> str:
         """The cache sub-folder: every parameter that changes the frames is in it."""
         (height, width), (low, high) = self.shape, self.noise
-        scan = "" if self.overscan is None else f"-overscan{self.overscan}"
-        return f"ccd-{self.count}x{height}x{width}-seed{self.seed}-noise{low:g}-{high:g}{scan}"
+        return f"ccd-{self.count}x{height}x{width}-seed{self.seed}-noise{low:g}-{high:g}"
 
     def complete(self, folder: Path) -> bool:
         from ccdstudio.simulate.ccd_files import frame_paths
@@ -50,8 +48,7 @@ class SimulatedSet:
     def simulate(self, folder: Path, cancel: CancelToken | None = None) -> Job[None]:
         from ccdstudio.simulate.ccd_files import simulate_frames
 
-        yield from simulate_frames(folder, self.count, self.shape, seed=self.seed, noise=self.noise,
-                                   overscan=self.overscan, cancel=cancel)
+        yield from simulate_frames(folder, self.count, self.shape, seed=self.seed, noise=self.noise, cancel=cancel)
 
     def training_paths(self, folder: Path) -> list[Path]:
         """What to train on (``--data`` paths): the folder of frames."""

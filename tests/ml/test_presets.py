@@ -14,7 +14,7 @@ from ccdstudio.imaging.noise import robust_pedestal
 from ccdstudio.jobs import run
 from ccdstudio.ml import presets
 from ccdstudio.ml.modelfile import read_info
-from ccdstudio.ml.normalize import Normalization, dark_pedestal
+from ccdstudio.ml.normalize import dark_pedestal
 from ccdstudio.ml.presets import (
     Preset,
     SimulatedSegments,
@@ -31,8 +31,7 @@ def tiny(monkeypatch):
     base = get_preset("ccd-default")
     config = dataclasses.replace(base.config, epochs=1, crop=32, batch_size=4, samples_per_epoch=4, val_split=0.1,
                                  tile=64)
-    preset = Preset("tiny", "for tests", (SimulatedSet(2, (64, 96), seed=5, overscan=8),), "ccd",
-                    Normalization("ccd", pedestal="overscan"),
+    preset = Preset("tiny", "for tests", (SimulatedSet(2, (64, 96), seed=5),), "ccd", base.normalization,
                     {"depth": 2, "base": 4}, config)
     monkeypatch.setitem(presets.PRESETS, "tiny", preset)
     return preset
@@ -60,22 +59,12 @@ def test_the_bundled_recipe():
 
 def test_data_is_simulated_once_then_reused(tiny, tmp_path):
     folders = run(prepare_data(tiny, tmp_path))
-    assert folders == [tmp_path / "ccd-2x64x96-seed5-noise2-30-overscan8"]
+    assert folders == [tmp_path / "ccd-2x64x96-seed5-noise2-30"]
     images = sorted(folders[0].glob("frame_????.fits"))
     assert len(images) == 2
     stamps = [p.stat().st_mtime_ns for p in images]
     assert run(prepare_data(tiny, tmp_path)) == folders
     assert [p.stat().st_mtime_ns for p in images] == stamps
-
-
-def test_raw_frames_train_on_their_data_section_scaled_by_their_overscan(tiny, tmp_path):
-    from ccdstudio.ml.losses import IGNORE
-
-    data = presets.load_training_data(tiny, run(prepare_data(tiny, tmp_path)))
-    item = data.items[0]
-    assert item.labels.shape == (64, 104)  # the stored plane: 96 data columns and 8 of overscan
-    assert (item.labels[:, 96:] == IGNORE).all() and (item.labels[:, :96] != IGNORE).any()
-    assert item.stats.row_pedestal is not None and item.stats.offset == (0.0,)
 
 
 def test_train_with_a_preset(tiny, tmp_path, capsys):
@@ -84,7 +73,7 @@ def test_train_with_a_preset(tiny, tmp_path, capsys):
                  "--out", str(out)]) == 0
     info = read_info(out)
     assert info.classes.names == ["background", "glowing", "hot_pixel", "cluster"]
-    assert info.normalization.pedestal == "overscan" and info.architecture.base == 4
+    assert info.normalization.pedestal == "dark" and info.architecture.base == 4
     assert info.training["config"]["class_weights"] == [1.0, 1.0, 4.0, 1.0]
     assert "validation report" in capsys.readouterr().out
 

@@ -152,3 +152,18 @@ def test_data_errors_are_clear(tmp_path, rng):
     save_labels(tmp_path / "truth.png", labels[:32], CLASSES)
     with pytest.raises(CcdstudioError, match="but the image is"):
         load_data(find_pairs([f"{other}:{tmp_path / 'truth.png'}"]))
+
+
+def test_raw_frames_train_on_their_data_section_scaled_by_their_overscan(tmp_path):
+    from ccdstudio.labels.classes import ClassSet
+    from ccdstudio.ml.normalize import Normalization
+    from ccdstudio.simulate.ccd_files import simulate_frames
+
+    run(simulate_frames(tmp_path, 2, (64, 96), seed=5, overscan=8, overscan_rows=4))
+    data = load_data(find_pairs([tmp_path]), classes=ClassSet.preset("ccd"),
+                     normalization=Normalization("ccd", pedestal="overscan"), crop=32, val_split=0.1, seed=0)
+    item = data.items[0]
+    assert item.labels.shape == (68, 104)  # the stored plane: 96 data columns and 8 of overscan, 4 rows more
+    assert (item.labels[:, 96:] == IGNORE).all() and (item.labels[64:] == IGNORE).all()
+    assert (item.labels[:64, :96] != IGNORE).all()
+    assert item.stats.row_pedestal is not None and item.stats.offset == (0.0,)
