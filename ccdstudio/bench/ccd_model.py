@@ -23,6 +23,9 @@ Figures:
   filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach;
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
+- what the U-Net called the clusters above 3 sigma it missed (the class of most of their labelled pixels),
+  as shares of all of them: a one-pixel cluster and a hot pixel look alike in one frame, and a cluster in a
+  glow competes with the glow's shot noise, which the ideal observer leaves out;
 - per-class pixel F1 of the U-Net over all four classes, with the model's post-processing
   (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
@@ -139,9 +142,13 @@ class ClusterTally:
     regions: int = 0
     real_regions: int = 0
     efficiency: Efficiency = field(default_factory=Efficiency)
+    missed_as: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Clusters above :data:`MIN_SIGNAL_SIGMA` missed, by the class most of their labelled pixels were given
+    (counted when :meth:`add` is given the class map)."""
 
-    def add(self, found: np.ndarray, frame: SimulatedFrame) -> None:
-        """Score a boolean cluster mask against one :class:`SimulatedFrame`."""
+    def add(self, found: np.ndarray, frame: SimulatedFrame, calls: np.ndarray | None = None) -> None:
+        """Score a boolean cluster mask against one :class:`SimulatedFrame`; ``calls``, the class map
+        ``found`` was taken from, tells what the missed clusters were called."""
         from scipy import ndimage
 
         from ccdstudio.simulate.ccd import BACKGROUND, CLUSTER
@@ -156,6 +163,12 @@ class ClusterTally:
         touched = np.zeros(len(frame.clusters) + 1, bool)
         touched[np.where(true, frame.cluster_ids, 0)[found & true]] = True
         self.efficiency.add(signal[labelled], touched[1:][labelled])
+        if calls is not None:
+            missed = np.flatnonzero(labelled & ~touched[1:] & (signal > MIN_SIGNAL_SIGMA)) + 1
+            votes = np.zeros((len(frame.clusters) + 1, len(frame.classes)), np.int64)
+            np.add.at(votes, (frame.cluster_ids[true], calls[true]), 1)
+            called = np.bincount(votes[missed].argmax(axis=1), minlength=len(frame.classes))
+            self.missed_as = called if self.missed_as.size == 0 else self.missed_as + called
         regions, count = ndimage.label(found, np.ones((3, 3), bool))
         if count:
             real = np.zeros(count + 1, bool)
@@ -243,7 +256,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
         significances.append(significance[counted])
         trials += labels.size
-        unet.add(labels == CLUSTER, test.frame)
+        unet.add(labels == CLUSTER, test.frame, labels)
         scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
         glow["unet"].add(labels == GLOWING, glowing, scored)
         for name, (level, sigma) in glow_references(test, stats).items():
@@ -318,6 +331,11 @@ def run(quick: bool) -> Iterator[Figure]:
                      higher_is_better=True)
     yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer", result["ideal recall"], "",
                  note=f"matched filter knowing every shape, at {IDEAL_PRECISION:.0%} object precision")
+    counted = unet.efficiency.clusters.sum()
+    for name, count in zip(model.info.classes.names, unet.missed_as):
+        if name != "cluster" and counted:
+            yield Figure(GROUP, f"clusters (> 3 sigma) missed as {name}", count / counted, "",
+                         note=f"{count} of {counted}")
     for name, mine, theirs, count in zip(unet.efficiency.labels(), unet.efficiency.recall(),
                                          classic.efficiency.recall(), unet.efficiency.clusters):
         yield Figure(GROUP, f"cluster recall, {name} sigma", float(mine), "", float(theirs), baseline,

@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio train --data frames/ --classes ccd --epochs 128 --val-split 0.02 --patience 0 --keep last --out ccd.safetensors
         ccdstudio train --data frames/ --classes ccd --postprocess hot_lines --out ccd.safetensors
         ccdstudio train --data raw-frames/ --classes ccd --pedestal overscan --postprocess glow_edge --out ccd.safetensors
+        ccdstudio train --data frames/ --classes ccd --postprocess faint_clusters --out ccd.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
         ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors
@@ -121,7 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "hot_lines turns hot columns/rows too faint to see pixel by pixel into hot_pixel "
                         "(needs background, hot_pixel and cluster classes and the ccd normalisation); glow_edge "
                         "places the faint edge of amplifier glow on raw frames with serial and parallel overscans "
-                        "(needs background and glowing)")
+                        "(needs background and glowing); faint_clusters finds clusters spread over a few pixels of a "
+                        "few sigma each by their 3 x 3 box sum (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")

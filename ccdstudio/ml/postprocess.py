@@ -17,6 +17,10 @@ refuses a model that asks for a step it cannot run.
   it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
   both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
   otherwise pass for glow. Needs the classes background and glowing, and the ``ccd`` normalisation.
+- ``"faint_clusters"``: clusters spread over a few pixels of 2-5 sigma each, which a network lets go, stand
+  out in a 3 x 3 box sum against the local noise (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`);
+  their bright pixels among the network's background, away from its clusters, hot pixels and glow, become
+  ``cluster``. Needs the classes background and cluster, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
     from ccdstudio.ml.normalize import Stats
 
 STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster"),
-                                     "glow_edge": ("background", "glowing")}
+                                     "glow_edge": ("background", "glowing"),
+                                     "faint_clusters": ("background", "cluster")}
 """Every known step and the classes it needs."""
 
 
@@ -91,6 +96,8 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
             job = _hot_lines(class_names, read, labels, cancel)
         elif step == "glow_edge":
             job = _glow_edge(class_names, source, plane, labels, cancel)
+        elif step == "faint_clusters":
+            job = _faint_clusters(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -182,3 +189,40 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         target[free] = decided[free]
         yield Progress(done / len(starts), f"glow edge: strip {done}/{len(starts)}")
     return changed
+
+
+def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
+                    labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+    """Faint clusters among the background become cluster; strips of ``STRIP`` rows are searched in parallel
+    threads on the labels as the network left them, then applied."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.faint_clusters import MARGIN, faint_clusters
+
+    background, cluster = class_names.index("background"), class_names.index("cluster")
+    keep_away = [(cluster, 7)]  # (class, side of the box around its pixels that is not searched)
+    keep_away += [(class_names.index(name), size) for name, size in (("hot_pixel", 3), ("glowing", 5))
+                  if name in class_names]
+    height, width = labels.shape
+
+    def search(start: int) -> np.ndarray:
+        """The faint cluster pixels in the ``STRIP`` rows from ``start``."""
+        check(cancel)
+        window = (slice(max(start - MARGIN, 0), min(start + STRIP + MARGIN, height)), slice(0, width))
+        near = labels[window]
+        usable = near == background
+        for index, size in keep_away:
+            usable &= ~ndimage.maximum_filter(near == index, size=size)
+        inner = slice(start - window[0].start, min(start + STRIP, height) - window[0].start)
+        return faint_clusters(read(window), usable)[inner]
+
+    starts = range(0, height, STRIP)
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+        found = []
+        for done, mask in enumerate(pool.map(search, starts), start=1):
+            found.append(mask)
+            yield Progress(done / len(starts), f"faint clusters: strip {done}/{len(starts)}")
+    mask = np.concatenate(found)
+    labels[mask] = cluster
+    return int(mask.sum())

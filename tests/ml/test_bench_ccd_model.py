@@ -1,5 +1,7 @@
 """``ccdstudio bench ccd_model --quick``: the bundled model against the classic finder and the bounds."""
 
+import pytest
+
 from ccdstudio.bench import ccd_model
 
 
@@ -14,3 +16,6 @@ def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
     if hot.baseline is not None:  # the model's post-processing next to the network alone
         assert hot.value >= hot.baseline and "without" in hot.baseline_name
     assert figures["overscan called background"].value > 0.9
+    missed = [f.value for name, f in figures.items() if name.startswith("clusters (> 3 sigma) missed as")]
+    assert len(missed) == 3  # every cluster counted is found or called one of the other classes
+    assert sum(missed) + figures["cluster recall (> 3 sigma)"].value == pytest.approx(1.0)

@@ -124,3 +124,40 @@ def test_glow_edge_keeps_clusters_and_needs_both_overscans(rng):
     assert any("no serial and parallel overscan" in e.message for e in events)
     trimmed = ArraySource(serial_only.read(0)[:, :400])
     assert (run(predict(constant_model(BACKGROUND, steps=("glow_edge",)), trimmed)).labels == BACKGROUND).all()
+
+
+def frame_with_faint_clusters(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with twelve clusters of 24 sigma spread over a few
+    pixels (1 px rms, the brightest pixel about 4 sigma); their centres, two of them on strip edges."""
+    image = rng.normal(1000.0, 5.0, (300, 400)).astype(np.float32)
+    y, x = np.mgrid[-3:4, -3:4]
+    blob = np.exp(-(y**2 + x**2) / 2)
+    blob *= 24 * 5.0 / blob.sum()
+    centres = [(30 + 60 * (i // 6) + 64 * (i % 2), 30 + 60 * (i % 6)) for i in range(12)]
+    centres[0], centres[1] = (64, 100), (127, 250)  # strips are 64 rows when STRIP is 64
+    for cy, cx in centres:
+        image[cy - 3: cy + 4, cx - 3: cx + 4] += blob
+    return image, centres
+
+
+def test_faint_clusters_become_clusters_among_the_background(rng, monkeypatch):
+    image, centres = frame_with_faint_clusters(rng)
+    model = constant_model(BACKGROUND, steps=("faint_clusters",))
+    labels = run(predict(model, ArraySource(image))).labels
+    monkeypatch.setattr(postprocess, "STRIP", 64)
+    assert np.array_equal(run(predict(model, ArraySource(image))).labels, labels)  # strips change nothing
+    cluster = labels == CLUSTER
+    assert sum(cluster[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres) >= 10
+    near = np.zeros(image.shape, bool)
+    for cy, cx in centres:
+        near[cy - 3: cy + 4, cx - 3: cx + 4] = True
+    assert not (cluster & ~near).any() and set(np.unique(labels)) == {BACKGROUND, CLUSTER}
+    plain = run(predict(constant_model(BACKGROUND, steps=()), ArraySource(image))).labels
+    assert (plain == BACKGROUND).all()
+
+
+def test_faint_clusters_are_not_searched_in_glow_or_beside_hot_pixels(rng):
+    image, _ = frame_with_faint_clusters(rng)
+    for network in (GLOWING, HOT):
+        model = constant_model(network, steps=("faint_clusters",))
+        assert (run(predict(model, ArraySource(image))).labels == network).all()
