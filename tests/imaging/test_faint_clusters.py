@@ -5,12 +5,12 @@ import numpy as np
 from ccdstudio.imaging.faint_clusters import faint_clusters
 
 
-def faint_blobs(rng: np.random.Generator, shape=(600, 600), count=20, total=24.0) -> tuple[np.ndarray, list]:
-    """Noise (1 sigma) with ``count`` Gaussian blobs (1 px rms) of ``total`` sigma each; their centres."""
+def faint_blobs(rng: np.random.Generator, shape=(600, 600), count=20, total=32.0) -> tuple[np.ndarray, list]:
+    """Noise (1 sigma) with ``count`` Gaussian blobs (1.2 px rms) of ``total`` sigma each; their centres."""
     z = rng.normal(size=shape).astype(np.float32)
     y, x = np.mgrid[-3:4, -3:4]
-    blob = np.exp(-(y**2 + x**2) / 2)
-    blob *= total / blob.sum()  # brightest pixel 3.8 sigma
+    blob = np.exp(-(y**2 + x**2) / (2 * 1.2**2))
+    blob *= total / blob.sum()  # brightest pixel 3.5 sigma
     centres = [(40 + 60 * (i // 9), 40 + 60 * (i % 9)) for i in range(count)]
     for cy, cx in centres:
         z[cy - 3: cy + 4, cx - 3: cx + 4] += blob

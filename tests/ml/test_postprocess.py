@@ -127,12 +127,12 @@ def test_glow_edge_keeps_clusters_and_needs_both_overscans(rng):
 
 
 def frame_with_faint_clusters(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with twelve clusters of 24 sigma spread over a few
-    pixels (1 px rms, the brightest pixel about 4 sigma); their centres, two of them on strip edges."""
+    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with twelve clusters of 32 sigma spread over a few
+    pixels (1.2 px rms, the brightest pixel 3.5 sigma); their centres, two of them on strip edges."""
     image = rng.normal(1000.0, 5.0, (300, 400)).astype(np.float32)
     y, x = np.mgrid[-3:4, -3:4]
-    blob = np.exp(-(y**2 + x**2) / 2)
-    blob *= 24 * 5.0 / blob.sum()
+    blob = np.exp(-(y**2 + x**2) / (2 * 1.2**2))
+    blob *= 32 * 5.0 / blob.sum()
     centres = [(30 + 60 * (i // 6) + 64 * (i % 2), 30 + 60 * (i % 6)) for i in range(12)]
     centres[0], centres[1] = (64, 100), (127, 250)  # strips are 64 rows when STRIP is 64
     for cy, cx in centres:
