@@ -20,7 +20,9 @@ Figures:
 - cluster detection recall: clusters with at least one labelled pixel and a total signal above 3 sigma that
   the finder's cluster pixels touch, overall and per bin of total signal (a detection efficiency curve);
 - the same recall of an ideal observer (:func:`~ccdstudio.simulate.detection.ideal_recall`): a matched
-  filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach;
+  filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach; once
+  against the read noise alone, once also against the shot noise of the dark charge and the glow under each
+  cluster (:func:`~ccdstudio.simulate.detection.pixel_noise`);
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
 - what the U-Net called the clusters above 3 sigma it missed (the class of most of their labelled pixels),
@@ -236,11 +238,11 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.postprocess import run_steps
     from ccdstudio.simulate.ccd import CLUSTER, GLOWING
-    from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall
+    from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall, pixel_noise
 
     unet = ClusterTally()
     glow = {name: PixelTally() for name in ("unet", *GLOW_OBSERVERS)}
-    significances, trials = [], 0
+    significances, shot_significances, trials = [], [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation, network_only = Evaluation(model.info.classes.names), Evaluation(model.info.classes.names)
     bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
@@ -255,6 +257,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         signal, significance = cluster_significance(test.frame)
         counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
         significances.append(significance[counted])
+        shot_significances.append(cluster_significance(test.frame, pixel_noise(test.frame))[1][counted])
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame, labels)
         scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
@@ -268,7 +271,8 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     best = max(classic, key=lambda pair: classic[pair].f1)
     return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation, "glow": glow,
             "network only": network_only,
-            "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION)}
+            "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION),
+            "ideal recall, shot noise": ideal_recall(np.concatenate(shot_significances), trials, IDEAL_PRECISION)}
 
 
 def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
@@ -331,6 +335,9 @@ def run(quick: bool) -> Iterator[Figure]:
                      higher_is_better=True)
     yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer", result["ideal recall"], "",
                  note=f"matched filter knowing every shape, at {IDEAL_PRECISION:.0%} object precision")
+    yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer, with shot noise",
+                 result["ideal recall, shot noise"], "", note="the same, against read noise and the shot noise "
+                 "of the dark charge and glow")
     counted = unet.efficiency.clusters.sum()
     for name, count in zip(model.info.classes.names, unet.missed_as):
         if name != "cluster" and counted:

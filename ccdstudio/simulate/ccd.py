@@ -113,6 +113,8 @@ class SimulatedFrame:
     baseline
         float32 ADU each pixel reads with no charge and no noise: its amplifier's pedestal with the row and
         column drift.
+    glow_adu
+        float32 expected amplifier glow (ADU) in each pixel, before its Poisson noise.
     """
 
     image: np.ndarray
@@ -124,6 +126,7 @@ class SimulatedFrame:
     cluster_adu: np.ndarray
     cluster_ids: np.ndarray
     baseline: np.ndarray
+    glow_adu: np.ndarray
     deposits: list[Deposit] = field(default_factory=list, repr=False)
 
 
@@ -262,6 +265,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     labels = np.zeros(shape, np.uint8)
     cluster_adu = np.empty(shape, np.float32)
     baseline = np.empty(shape, np.float32)
+    glow_adu = np.empty(shape, np.float32)
     for amp in amplifiers:
         view_shape = amp.shape
         light = glow(view_shape, params)
@@ -275,6 +279,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
         amp.view(image)[...] = np.minimum(pedestal + np.float32(amp.gain) * charge + noise, params.saturation)
         amp.view(cluster_adu)[...] = signal
         amp.view(baseline)[...] = pedestal
+        amp.view(glow_adu)[...] = light * np.float32(amp.gain)
         if params.overscan:
             scan_noise = rng.standard_normal((view_shape[0], params.overscan), dtype=np.float32)
             amp.overscan = np.minimum(np.float32(amp.pedestal) + row_drift[: view_shape[0]]
@@ -285,7 +290,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
             amp.parallel_overscan = np.minimum(np.float32(amp.pedestal) + row_drift[view_shape[0]:] + col_drift
                                                + np.float32(amp.sigma) * scan_noise, params.saturation)
         view = amp.view(labels)
-        view[light * np.float32(amp.gain) >= params.glow_sigma * amp.sigma] = GLOWING
+        view[amp.view(glow_adu) >= params.glow_sigma * amp.sigma] = GLOWING
         in_cluster = signal >= params.cluster_sigma * amp.sigma
         if params.cti_serial or params.cti_parallel:
             _adopt_trailing_charge(amp.view(cluster_ids), in_cluster)
@@ -297,7 +302,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     labels[hot_mask] = HOT_PIXEL
     clusters = _truth(deposits, labels >= CLUSTER, cluster_ids, cluster_adu)
     return SimulatedFrame(image, labels, classes, clusters, params, amplifiers, cluster_adu, cluster_ids, baseline,
-                          deposits)
+                          glow_adu, deposits)
 
 
 def _place(deposits: list[Deposit], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

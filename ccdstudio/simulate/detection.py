@@ -2,9 +2,11 @@
 
 A cluster's *signal* is its noise-free charge summed over the frame, in units of the read noise. Its
 *significance* is what an ideal matched filter (one that knows the cluster's exact shape and place) measures:
-``sqrt(sum(s_i^2)) / sigma`` over its pixels. No finder does better than that filter, and a finder that has to
-look everywhere pays for each place it looks: :func:`ideal_recall` is the recall such an ideal observer
-reaches at a given object precision, an upper bound for any finder on the same frames.
+``sqrt(sum(s_i^2 / sigma_i^2))`` over its pixels, with ``sigma_i`` the read noise, or with
+:func:`pixel_noise` also the shot noise of the dark charge and the glow under the cluster. No finder does
+better than that filter, and a finder that has to look everywhere pays for each place it looks:
+:func:`ideal_recall` is the recall such an ideal observer reaches at a given object precision, an upper bound
+for any finder on the same frames.
 
 Glow is a smooth excess over the pedestal; whether a pixel is ``glowing`` (expected glow at least
 ``glow_sigma`` read noises) can only be judged from its neighbourhood. :func:`glow_observer` is such a local
@@ -39,6 +41,16 @@ def read_noise(frame: SimulatedFrame) -> np.ndarray:
     return sigma
 
 
+def pixel_noise(frame: SimulatedFrame) -> np.ndarray:
+    """Each pixel's noise (ADU) without clusters and hot defects: the read noise and the Poisson noise of the
+    dark charge and the expected glow."""
+    variance = np.empty(frame.labels.shape, np.float64)
+    for amp in frame.amplifiers:  # N electrons read at gain g vary by g^2 N ADU^2: g times their ADU
+        variance[amp.rows, amp.cols] = (amp.sigma**2 + amp.gain * frame.glow_adu[amp.rows, amp.cols]
+                                        + amp.gain**2 * frame.params.dark_current)
+    return np.sqrt(variance)
+
+
 def dark_level(frame: SimulatedFrame) -> np.ndarray:
     """ADU each pixel reads on average without glow, defects or clusters: the baseline (pedestal with its
     drift) plus the mean dark charge."""
@@ -63,15 +75,18 @@ def glow_observer(image: np.ndarray, level: np.ndarray | float, sigma: np.ndarra
         return excess / weight >= glow_sigma * np.asarray(sigma)
 
 
-def cluster_significance(frame: SimulatedFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(signal, significance)`` of each of ``frame.clusters``, in units of its amplifier's read noise.
+def cluster_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(signal, significance)`` of each of ``frame.clusters``: the signal in units of its amplifier's read
+    noise, the significance against ``noise`` (ADU per pixel; the read noise when None, or
+    :func:`pixel_noise`).
 
     Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
     """
     owner = frame.cluster_ids.ravel()
-    snr = (frame.cluster_adu / read_noise(frame)).ravel()
+    sigma = read_noise(frame)
     count = len(frame.clusters) + 1
-    signal = np.bincount(owner, weights=snr, minlength=count)[1:]
+    signal = np.bincount(owner, weights=(frame.cluster_adu / sigma).ravel(), minlength=count)[1:]
+    snr = (frame.cluster_adu / (sigma if noise is None else noise)).ravel()
     significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])
     return signal, significance
 

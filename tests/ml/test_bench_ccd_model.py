@@ -10,6 +10,8 @@ def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
     cluster = figures["cluster F1 (glow, hot masked)"]
     assert 0 < cluster.value <= 1 and cluster.baseline_name.startswith("hysteresis")
     assert figures["cluster recall (> 3 sigma) of an ideal observer"].value >= figures["cluster recall (> 3 sigma)"].value
+    shot = figures["cluster recall (> 3 sigma) of an ideal observer, with shot noise"].value
+    assert shot <= figures["cluster recall (> 3 sigma) of an ideal observer"].value
     told = figures["F1 glowing of a local observer told the true pedestal and drift"].value
     assert told > figures["F1 glowing (glow vs background pixels)"].baseline  # the frame's own estimate
     hot = figures["F1 hot_pixel"]

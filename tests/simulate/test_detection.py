@@ -10,7 +10,7 @@ from scipy.special import ndtr, ndtri
 from ccdstudio.simulate.ccd import GLOWING, simulate_ccd
 from ccdstudio.simulate.clusters import Deposit
 from ccdstudio.simulate.detection import (Efficiency, cluster_significance, dark_level, glow_observer, ideal_recall,
-                                         read_noise)
+                                         pixel_noise, read_noise)
 from tests.simulate.test_ccd import quiet
 
 
@@ -22,6 +22,20 @@ def test_signal_and_significance_are_in_units_of_the_read_noise(rng):
     signal, significance = cluster_significance(frame)
     assert signal == pytest.approx([7.0, 4.0])
     assert significance == pytest.approx([math.hypot(3.0, 4.0), 2.0])
+
+
+def test_the_shot_noise_of_glow_and_dark_charge_lowers_a_clusters_significance(rng):
+    params = quiet(read_noise=4.0, gain=2.0, dark_current=2.0, glow_band=12.0, glow_band_width=10)
+    patch = np.full((1, 1), 8.0, np.float32)  # 16 ADU: 4 read noises
+    inside, outside = (Deposit.from_patch("point", 15, 3, patch, (30, 30)),
+                       Deposit.from_patch("point", 15, 20, patch, (30, 30)))
+    frame = simulate_ccd((30, 30), params, rng, deposits=[inside, outside])
+    assert frame.glow_adu[:, :10] == pytest.approx(24.0) and (frame.glow_adu[:, 10:] == 0).all()
+    noise = pixel_noise(frame)  # 16 + 2 * 24 + 4 * 2 ADU^2 in the band, 16 + 8 beside it
+    assert noise[15, 3] == pytest.approx(math.sqrt(72.0)) and noise[15, 20] == pytest.approx(math.sqrt(24.0))
+    signal, significance = cluster_significance(frame, noise)
+    assert signal == pytest.approx([4.0, 4.0])  # the signal stays in read noises
+    assert significance == pytest.approx([16 / math.sqrt(72.0), 16 / math.sqrt(24.0)])
 
 
 def test_ideal_recall_sets_its_threshold_by_the_allowed_false_detections():
