@@ -47,15 +47,17 @@ def faint_clusters(z: np.ndarray, usable: np.ndarray, threshold: float = THRESHO
     z = np.asarray(z, np.float32)
     usable = np.asarray(usable, bool) & np.isfinite(z)
 
-    def local_mean(values: np.ndarray, where: np.ndarray) -> np.ndarray:
-        count = ndimage.uniform_filter(where.astype(np.float32), window)
+    def local_mean(values: np.ndarray, where: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
+        if count is None:
+            count = ndimage.uniform_filter(where.astype(np.float32), window)
         with np.errstate(invalid="ignore", divide="ignore"):
             return ndimage.uniform_filter(np.where(where, values, np.float32(0)), window) / count
 
-    residual = np.where(usable, z - local_mean(z, usable), np.float32(0))
+    count = ndimage.uniform_filter(usable.astype(np.float32), window)
+    residual = np.where(usable, z - local_mean(z, usable, count), np.float32(0))
     square = residual * residual
     with np.errstate(invalid="ignore"):
-        spread = local_mean(square, usable)
+        spread = local_mean(square, usable, count)
         searched = usable & (spread <= np.float32(max_noise**2))
         noise = np.sqrt(local_mean(square, usable & (square < np.float32(CLIP**2) * spread)))
         s = np.where(searched & (noise > 0), residual / noise, np.float32(0))

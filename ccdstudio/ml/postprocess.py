@@ -26,7 +26,7 @@ refuses a model that asks for a step it cannot run.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -76,6 +76,23 @@ STRIP = 512
 """Columns (rows) read at a time: memory stays bounded on frames of any size."""
 _MARGIN = 16
 """Neighbouring columns read beside a strip: the sides compared with and the clusters' surroundings."""
+SETTLED = {"cluster": 7, "hot_pixel": 1}
+"""Pixels a step leaves out of its statistics: ``{class: side of the box around each of its pixels}``
+(clusters with their 3 px surroundings, hot pixels)."""
+
+
+def _near(labels: np.ndarray, class_names: Sequence[str], boxes: Mapping[str, int]) -> np.ndarray:
+    """Pixels of ``labels`` within the box of side ``boxes[name]`` around a pixel of class ``name``; classes
+    the model does not have are skipped."""
+    import numpy as np
+    from scipy import ndimage
+
+    near = np.zeros(labels.shape, bool)
+    for name, size in boxes.items():
+        if name in class_names:
+            mask = labels == class_names.index(name)
+            near |= mask if size == 1 else ndimage.maximum_filter(mask, size=size)
+    return near
 
 
 def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSource, plane: int,
@@ -112,11 +129,10 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
     the result does not depend on the number of cores.
     """
     import numpy as np
-    from scipy import ndimage
 
     from ccdstudio.imaging.hot_lines import find_hot_columns
 
-    hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
+    hot = class_names.index("hot_pixel")
     free = [class_names.index(name) for name in ("background", "glowing") if name in class_names]
     height, width = labels.shape
 
@@ -126,8 +142,7 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
         length = width if columns else height
         low, high = max(start - _MARGIN, 0), min(start + STRIP + _MARGIN, length)
         window = (slice(0, height), slice(low, high)) if columns else (slice(low, high), slice(0, width))
-        near = labels[window]
-        exclude = ndimage.maximum_filter(near == cluster, size=7) | (near == hot)
+        exclude = _near(labels[window], class_names, SETTLED)
         inner = slice(start - low, start - low + min(STRIP, length - start))
         if columns:
             return find_hot_columns(read(window), exclude)[:, inner]
@@ -153,7 +168,6 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     """Background and glowing pixels of the data section re-decided by the local mean over the overscan's
     pedestal, ``STRIP`` rows at a time; nothing changes on a plane without a serial overscan."""
     import numpy as np
-    from scipy import ndimage
 
     from ccdstudio.imaging.glow_edge import MARGIN, glow_mask
     from ccdstudio.imaging.overscan import plane_pedestal
@@ -167,18 +181,13 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         return 0
     rows, cols = data_window(header) or (slice(0, height), slice(0, width))
     background, glowing = class_names.index("background"), class_names.index("glowing")
-    hot = class_names.index("hot_pixel") if "hot_pixel" in class_names else None
-    cluster = class_names.index("cluster") if "cluster" in class_names else None
     starts = range(rows.start, rows.stop, STRIP)
     changed = 0
     for done, start in enumerate(starts, start=1):
         check(cancel)
         stop = min(start + STRIP, rows.stop)
         read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
-        near = labels[read, cols]
-        exclude = np.zeros(near.shape, bool) if hot is None else near == hot
-        if cluster is not None:
-            exclude |= ndimage.maximum_filter(near == cluster, size=7)
+        exclude = _near(labels[read, cols], class_names, SETTLED)
         z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
         z /= np.float32(pedestal.noise)
         inner = slice(start - read.start, stop - read.start)
@@ -196,14 +205,11 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
     """Faint clusters among the background become cluster; strips of ``STRIP`` rows are searched in parallel
     threads on the labels as the network left them, then applied."""
     import numpy as np
-    from scipy import ndimage
 
     from ccdstudio.imaging.faint_clusters import MARGIN, faint_clusters
 
     background, cluster = class_names.index("background"), class_names.index("cluster")
-    keep_away = [(cluster, 7)]  # (class, side of the box around its pixels that is not searched)
-    keep_away += [(class_names.index(name), size) for name, size in (("hot_pixel", 3), ("glowing", 5))
-                  if name in class_names]
+    keep_away = {"cluster": 7, "hot_pixel": 3, "glowing": 5}  # boxes around them that are not searched
     height, width = labels.shape
 
     def search(start: int) -> np.ndarray:
@@ -211,9 +217,7 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
         check(cancel)
         window = (slice(max(start - MARGIN, 0), min(start + STRIP + MARGIN, height)), slice(0, width))
         near = labels[window]
-        usable = near == background
-        for index, size in keep_away:
-            usable &= ~ndimage.maximum_filter(near == index, size=size)
+        usable = (near == background) & ~_near(near, class_names, keep_away)
         inner = slice(start - window[0].start, min(start + STRIP, height) - window[0].start)
         return faint_clusters(read(window), usable)[inner]
 
