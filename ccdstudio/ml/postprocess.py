@@ -17,10 +17,12 @@ refuses a model that asks for a step it cannot run.
   it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
   both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
   otherwise pass for glow. Needs the classes background and glowing, and the ``ccd`` normalisation.
-- ``"faint_clusters"``: clusters spread over a few pixels of 2-5 sigma each, which a network lets go, stand
-  out in a 3 x 3 box sum against the local noise (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`);
-  their bright pixels among the network's background, away from its clusters, hot pixels and glow, become
-  ``cluster``. Needs the classes background and cluster, and the ``ccd`` normalisation.
+- ``"faint_clusters"``: small clusters a network lets go (one pixel, two, or a few pixels of 2-5 sigma
+  each) stand out in sums over small pixel groups against the local noise
+  (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`); their bright pixels among the network's
+  background, away from its clusters, hot pixels and glow, become ``cluster``. A serial overscan tells the
+  bare read noise, and surroundings that scatter well beyond it (shot noise of dark charge) are not
+  searched. Needs the classes background and cluster, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
         elif step == "glow_edge":
             job = _glow_edge(class_names, source, plane, labels, cancel)
         elif step == "faint_clusters":
-            job = _faint_clusters(class_names, read, labels, cancel)
+            job = _faint_clusters(class_names, read, _read_noise(source, plane, first), labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -200,10 +202,20 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     return changed
 
 
+def _read_noise(source: ImageSource, plane: int, stats: Stats) -> float | None:
+    """The read noise of ``source``'s ``plane`` measured in its serial overscan, in units of the
+    normalisation's scale (``stats``, one channel); None without an overscan."""
+    from ccdstudio.imaging.overscan import plane_pedestal
+
+    pedestal = plane_pedestal(source, plane)
+    return None if pedestal is None else pedestal.noise / stats.scale[0]
+
+
 def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
-                    labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
-    """Faint clusters among the background become cluster; strips of ``STRIP`` rows are searched in parallel
-    threads on the labels as the network left them, then applied."""
+                    read_noise: float | None, labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+    """Faint clusters among the background become cluster (``read_noise`` as
+    :func:`~ccdstudio.imaging.faint_clusters.faint_clusters` takes it); strips of ``STRIP`` rows are searched
+    in parallel threads on the labels as the network left them, then applied."""
     import numpy as np
 
     from ccdstudio.imaging.faint_clusters import MARGIN, faint_clusters
@@ -219,7 +231,7 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
         near = labels[window]
         usable = (near == background) & ~_near(near, class_names, keep_away)
         inner = slice(start - window[0].start, min(start + STRIP, height) - window[0].start)
-        return faint_clusters(read(window), usable)[inner]
+        return faint_clusters(read(window), usable, read_noise)[inner]
 
     starts = range(0, height, STRIP)
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:

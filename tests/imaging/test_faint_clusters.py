@@ -45,3 +45,26 @@ def test_smooth_structure_louder_noise_and_unusable_pixels_are_not_clusters():
     found = faint_clusters(blobs, usable)
     assert not found[:, :150].any() and not found[100].any()
     assert all(found[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres if cx > 160 and cy != 100)
+
+
+def test_single_pixels_and_pairs_a_box_sum_would_dilute_are_found():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(300, 300)).astype(np.float32)
+    z[50, 50] += 7.0  # one pixel: 7/3 in a 3 x 3 box sum
+    z[100, 100:102] += 5.0  # a row pair: 10/sqrt(2) = 7.1 sigma
+    z[200:202, 150] += 5.0  # a column pair
+    found = faint_clusters(z, np.ones(z.shape, bool))
+    assert found[50, 50] and found[100, 100:102].all() and found[200:202, 150].all()
+    assert found.sum() == 5
+
+
+def test_dark_charge_of_visible_electrons_is_not_searched_when_the_read_noise_is_known():
+    """A skipper-like frame: each dark electron is 2.6 read noises, 0.45 of them a pixel; the noise unit (the
+    spread of the whole frame) is twice the read noise."""
+    rng = np.random.default_rng(3)
+    adu = rng.normal(size=(600, 600)) + 2.6 * rng.poisson(0.45, (600, 600))
+    unit = adu.std()
+    z = ((adu - adu.mean()) / unit).astype(np.float32)
+    usable = np.ones(z.shape, bool)
+    assert faint_clusters(z, usable).sum() > 5  # two or three electrons in a pair pass for a cluster
+    assert not faint_clusters(z, usable, read_noise=1 / unit).any()

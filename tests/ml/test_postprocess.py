@@ -161,3 +161,15 @@ def test_faint_clusters_are_not_searched_in_glow_or_beside_hot_pixels(rng):
     for network in (GLOWING, HOT):
         model = constant_model(network, steps=("faint_clusters",))
         assert (run(predict(model, ArraySource(image))).labels == network).all()
+
+
+def test_faint_clusters_leave_visible_dark_electrons_alone_on_a_raw_plane(rng):
+    """Dark charge whose electrons are 2.6 read noises each: with a serial overscan the step knows the bare
+    read noise and does not search such shot noise; trimmed, it cannot tell."""
+    data = 1000.0 + rng.normal(0.0, 4.0, (300, 400)) + 10.4 * rng.poisson(0.45, (300, 400))
+    overscan = 1000.0 + rng.normal(0.0, 4.0, (300, 48))
+    raw = np.hstack([data, overscan]).astype(np.float32)
+    header = {"NAXIS1": 448, "NAXIS2": 300, "DATASEC": "[1:400,1:300]", "BIASSEC": "[401:448,1:300]"}
+    model = constant_model(BACKGROUND, steps=("faint_clusters",))
+    assert (run(predict(model, ArraySource(raw, headers=[header]))).labels == BACKGROUND).all()
+    assert (run(predict(model, ArraySource(raw[:, :400]))).labels == CLUSTER).any()
