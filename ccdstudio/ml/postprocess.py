@@ -22,7 +22,8 @@ refuses a model that asks for a step it cannot run.
   (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`); their bright pixels among the network's
   background, away from its clusters, hot pixels and glow, become ``cluster``. A serial overscan tells the
   bare read noise, and surroundings that scatter well beyond it (shot noise of dark charge) are not
-  searched. Needs the classes background and cluster, and the ``ccd`` normalisation.
+  searched. The glow is searched too, against its own shot noise and at a higher level. Needs the classes
+  background and cluster (glowing is optional), and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -213,25 +214,29 @@ def _read_noise(source: ImageSource, plane: int, stats: Stats) -> float | None:
 
 def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
                     read_noise: float | None, labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
-    """Faint clusters among the background become cluster (``read_noise`` as
-    :func:`~ccdstudio.imaging.faint_clusters.faint_clusters` takes it); strips of ``STRIP`` rows are searched
-    in parallel threads on the labels as the network left them, then applied."""
+    """Faint clusters among the background, and at a higher level among the glow, become cluster
+    (``read_noise`` as :func:`~ccdstudio.imaging.faint_clusters.faint_clusters` takes it); strips of ``STRIP``
+    rows are searched in parallel threads on the labels as the network left them, then applied."""
     import numpy as np
 
-    from ccdstudio.imaging.faint_clusters import MARGIN, faint_clusters
+    from ccdstudio.imaging.faint_clusters import IN_GLOW, MARGIN, faint_clusters
 
     background, cluster = class_names.index("background"), class_names.index("cluster")
-    keep_away = {"cluster": 7, "hot_pixel": 3, "glowing": 5}  # boxes around them that are not searched
+    glowing = class_names.index("glowing") if "glowing" in class_names else None
+    settled = {"cluster": 7, "hot_pixel": 3}  # boxes around them that are not searched
     height, width = labels.shape
 
     def search(start: int) -> np.ndarray:
         """The faint cluster pixels in the ``STRIP`` rows from ``start``."""
         check(cancel)
         window = (slice(max(start - MARGIN, 0), min(start + STRIP + MARGIN, height)), slice(0, width))
-        near = labels[window]
-        usable = (near == background) & ~_near(near, class_names, keep_away)
-        inner = slice(start - window[0].start, min(start + STRIP, height) - window[0].start)
-        return faint_clusters(read(window), usable, read_noise)[inner]
+        near, z = labels[window], read(window)
+        free = ~_near(near, class_names, settled)
+        usable = free & (near == background) & ~_near(near, class_names, {"glowing": 5})
+        found = faint_clusters(z, usable, read_noise)
+        if glowing is not None:
+            found |= faint_clusters(z, free & (near == glowing), threshold=IN_GLOW, max_noise=np.inf)
+        return found[start - window[0].start: min(start + STRIP, height) - window[0].start]
 
     starts = range(0, height, STRIP)
     with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:

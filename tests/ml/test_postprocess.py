@@ -126,13 +126,15 @@ def test_glow_edge_keeps_clusters_and_needs_both_overscans(rng):
     assert (run(predict(constant_model(BACKGROUND, steps=("glow_edge",)), trimmed)).labels == BACKGROUND).all()
 
 
-def frame_with_faint_clusters(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with twelve clusters of 32 sigma spread over a few
-    pixels (1.2 px rms, the brightest pixel 3.5 sigma); their centres, two of them on strip edges."""
+def frame_with_faint_clusters(rng: np.random.Generator, total: float = 32 * 5.0
+                              ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A 300 x 400 frame (pedestal 1000 ADU, noise 5 ADU) with twelve clusters of ``total`` ADU (32 sigma)
+    spread over a few pixels (1.2 px rms, the brightest pixel 11 % of it, 3.5 sigma); their centres, two of
+    them on strip edges."""
     image = rng.normal(1000.0, 5.0, (300, 400)).astype(np.float32)
     y, x = np.mgrid[-3:4, -3:4]
     blob = np.exp(-(y**2 + x**2) / (2 * 1.2**2))
-    blob *= 32 * 5.0 / blob.sum()
+    blob *= total / blob.sum()
     centres = [(30 + 60 * (i // 6) + 64 * (i % 2), 30 + 60 * (i % 6)) for i in range(12)]
     centres[0], centres[1] = (64, 100), (127, 250)  # strips are 64 rows when STRIP is 64
     for cy, cx in centres:
@@ -156,11 +158,24 @@ def test_faint_clusters_become_clusters_among_the_background(rng, monkeypatch):
     assert (plain == BACKGROUND).all()
 
 
-def test_faint_clusters_are_not_searched_in_glow_or_beside_hot_pixels(rng):
+def test_faint_clusters_are_not_searched_beside_hot_pixels(rng):
     image, _ = frame_with_faint_clusters(rng)
-    for network in (GLOWING, HOT):
-        model = constant_model(network, steps=("faint_clusters",))
-        assert (run(predict(model, ArraySource(image))).labels == network).all()
+    model = constant_model(HOT, steps=("faint_clusters",))
+    assert (run(predict(model, ArraySource(image))).labels == HOT).all()
+
+
+def test_clusters_in_glow_are_found_against_its_shot_noise(rng):
+    """Glow of 100 electrons a pixel at 2 ADU each (shot noise 20 ADU over a read noise of 5) with twelve
+    clusters of 40 times that noise spread over a few pixels (the brightest 4.4 times it)."""
+    image, centres = frame_with_faint_clusters(rng, total=40 * np.hypot(20.0, 5.0))
+    image += 2.0 * rng.poisson(100.0, image.shape).astype(np.float32)
+    labels = run(predict(constant_model(GLOWING, steps=("faint_clusters",)), ArraySource(image))).labels
+    cluster = labels == CLUSTER
+    assert sum(cluster[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres) >= 10
+    near = np.zeros(image.shape, bool)
+    for cy, cx in centres:
+        near[cy - 3: cy + 4, cx - 3: cx + 4] = True
+    assert not (cluster & ~near).any() and set(np.unique(labels)) == {GLOWING, CLUSTER}
 
 
 def test_faint_clusters_leave_visible_dark_electrons_alone_on_a_raw_plane(rng):
