@@ -20,9 +20,9 @@ refuses a model that asks for a step it cannot run.
 - ``"faint_clusters"``: small clusters a network lets go (one pixel, two, or a few pixels of 2-5 sigma
   each) stand out in sums over small pixel groups against the local noise
   (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`); their bright pixels among the network's
-  background, away from its clusters, hot pixels and glow, become ``cluster``. A serial overscan tells the
-  bare read noise, and surroundings that scatter well beyond it (shot noise of dark charge) are not
-  searched. The glow is searched too, against its own shot noise and at a higher level. Needs the classes
+  background, away from its clusters, hot pixels and glow, become ``cluster``; not where the surroundings
+  scatter upwards far more than downwards (the shot noise of dark charge). The glow is searched too, against
+  its own shot noise and at a higher level. Needs the classes
   background and cluster (glowing is optional), and the ``ccd`` normalisation.
 """
 
@@ -117,7 +117,7 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
         elif step == "glow_edge":
             job = _glow_edge(class_names, source, plane, labels, cancel)
         elif step == "faint_clusters":
-            job = _faint_clusters(class_names, read, _read_noise(source, plane, first), labels, cancel)
+            job = _faint_clusters(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -203,20 +203,10 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     return changed
 
 
-def _read_noise(source: ImageSource, plane: int, stats: Stats) -> float | None:
-    """The read noise of ``source``'s ``plane`` measured in its serial overscan, in units of the
-    normalisation's scale (``stats``, one channel); None without an overscan."""
-    from ccdstudio.imaging.overscan import plane_pedestal
-
-    pedestal = plane_pedestal(source, plane)
-    return None if pedestal is None else pedestal.noise / stats.scale[0]
-
-
 def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
-                    read_noise: float | None, labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
-    """Faint clusters among the background, and at a higher level among the glow, become cluster
-    (``read_noise`` as :func:`~ccdstudio.imaging.faint_clusters.faint_clusters` takes it); strips of ``STRIP``
-    rows are searched in parallel threads on the labels as the network left them, then applied."""
+                    labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+    """Faint clusters among the background, and at a higher level among the glow, become cluster; strips of
+    ``STRIP`` rows are searched in parallel threads on the labels as the network left them, then applied."""
     import numpy as np
 
     from ccdstudio.imaging.faint_clusters import IN_GLOW, MARGIN, faint_clusters
@@ -233,9 +223,10 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
         near, z = labels[window], read(window)
         free = ~_near(near, class_names, settled)
         usable = free & (near == background) & ~_near(near, class_names, {"glowing": 5})
-        found = faint_clusters(z, usable, read_noise)
+        found = faint_clusters(z, usable)
         if glowing is not None:
-            found |= faint_clusters(z, free & (near == glowing), threshold=IN_GLOW, max_noise=np.inf)
+            found |= faint_clusters(z, free & (near == glowing), threshold=IN_GLOW, max_noise=np.inf,
+                                    max_skew=np.inf)
         return found[start - window[0].start: min(start + STRIP, height) - window[0].start]
 
     starts = range(0, height, STRIP)
