@@ -213,7 +213,7 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
 
     background, cluster = class_names.index("background"), class_names.index("cluster")
     glowing = class_names.index("glowing") if "glowing" in class_names else None
-    settled = {"cluster": 7, "hot_pixel": 3}  # boxes around them that are not searched
+    keep_away = {"cluster": 7, "hot_pixel": 3}  # boxes around them that are not searched
     height, width = labels.shape
 
     def search(start: int) -> np.ndarray:
@@ -221,7 +221,7 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
         check(cancel)
         window = (slice(max(start - MARGIN, 0), min(start + STRIP + MARGIN, height)), slice(0, width))
         near, z = labels[window], read(window)
-        free = ~_near(near, class_names, settled)
+        free = ~_near(near, class_names, keep_away)
         usable = free & (near == background) & ~_near(near, class_names, {"glowing": 5})
         found = faint_clusters(z, usable)
         if glowing is not None:
