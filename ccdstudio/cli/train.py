@@ -122,8 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "hot_lines turns hot columns/rows too faint to see pixel by pixel into hot_pixel "
                         "(needs background, hot_pixel and cluster classes and the ccd normalisation); glow_edge "
                         "places the faint edge of amplifier glow on raw frames with serial and parallel overscans "
-                        "(needs background and glowing); faint_clusters finds clusters spread over a few pixels of a "
-                        "few sigma each by their 3 x 3 box sum (needs background and cluster)")
+                        "(needs background and glowing); faint_clusters finds small clusters the network lets go "
+                        "by sums of one to nine pixels against the local noise (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")
