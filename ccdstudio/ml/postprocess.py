@@ -22,8 +22,8 @@ refuses a model that asks for a step it cannot run.
   (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`); their bright pixels among the network's
   background, away from its clusters, hot pixels and glow, become ``cluster``; not where the surroundings
   scatter upwards far more than downwards (the shot noise of dark charge). The glow is searched too, against
-  its own shot noise and at a higher level. Needs the classes
-  background and cluster (glowing is optional), and the ``ccd`` normalisation.
+  its own shot noise and at a higher level. Needs the classes background and cluster (glowing is optional),
+  and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
