@@ -28,6 +28,8 @@ Figures:
 - what the U-Net called the clusters above 3 sigma it missed (the class of most of their labelled pixels),
   as shares of all of them: a one-pixel cluster and a hot pixel look alike in one frame, and a cluster in a
   glow competes with the glow's shot noise, which the ideal observer leaves out;
+- cluster recall and precision once the CCD's hot pixels are known (what a mask from a series of frames
+  of the same CCD gives): the true hot pixels are hot_pixel, and the U-Net's other hot_pixel calls cluster;
 - per-class pixel F1 of the U-Net over all four classes, with the model's post-processing
   (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
@@ -237,10 +239,10 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.ml.metrics import Evaluation
     from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.postprocess import run_steps
-    from ccdstudio.simulate.ccd import CLUSTER, GLOWING
+    from ccdstudio.simulate.ccd import CLUSTER, GLOWING, HOT_PIXEL
     from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall, pixel_noise
 
-    unet = ClusterTally()
+    unet, hot_known = ClusterTally(), ClusterTally()
     glow = {name: PixelTally() for name in ("unet", *GLOW_OBSERVERS)}
     significances, shot_significances, trials = [], [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
@@ -260,6 +262,10 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         shot_significances.append(cluster_significance(test.frame, pixel_noise(test.frame))[1][counted])
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame, labels)
+        told, hot = labels.copy(), test.frame.labels == HOT_PIXEL
+        told[(told == HOT_PIXEL) & ~hot] = CLUSTER
+        told[hot] = HOT_PIXEL
+        hot_known.add(told == CLUSTER, test.frame)
         scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
         glow["unet"].add(labels == GLOWING, glowing, scored)
         for name, (level, sigma) in glow_references(test, stats).items():
@@ -269,7 +275,8 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         for (k1, k2), tally in classic.items():
             tally.add(hysteresis(z >= k1, z >= k2), test.frame)
     best = max(classic, key=lambda pair: classic[pair].f1)
-    return {"unet": unet, "classic": classic[best], "levels": best, "evaluation": evaluation, "glow": glow,
+    return {"unet": unet, "hot pixels known": hot_known, "classic": classic[best], "levels": best,
+            "evaluation": evaluation, "glow": glow,
             "network only": network_only,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION),
             "ideal recall, shot noise": ideal_recall(np.concatenate(shot_significances), trials, IDEAL_PRECISION)}
@@ -338,6 +345,10 @@ def run(quick: bool) -> Iterator[Figure]:
     yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer, with shot noise",
                  result["ideal recall, shot noise"], "", note="the same, against read noise and the shot noise "
                  "of the dark charge and glow")
+    known = result["hot pixels known"]
+    for name, value in (("recall (> 3 sigma)", known.recall), ("precision (objects)", known.precision)):
+        yield Figure(GROUP, f"cluster {name}, hot pixels known", value, "", note="the true hot pixels are "
+                     "hot_pixel, the U-Net's other hot_pixel calls cluster (a hot-pixel mask from a series)")
     counted = unet.efficiency.clusters.sum()
     for name, count in zip(model.info.classes.names, unet.missed_as):
         if name != "cluster" and counted:
