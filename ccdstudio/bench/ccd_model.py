@@ -29,7 +29,10 @@ Figures:
   as shares of all of them: a one-pixel cluster and a hot pixel look alike in one frame, and a cluster in a
   glow competes with the glow's shot noise, which the ideal observer leaves out;
 - cluster recall and precision once the CCD's hot pixels are known (what a mask from a series of frames
-  of the same CCD gives): the true hot pixels are hot_pixel, and the U-Net's other hot_pixel calls cluster;
+  of the same CCD gives): with the true hot pixels as the mask of :func:`~ccdstudio.ml.hot_mask.apply_hot_mask`;
+  and on series of exposures of one CCD each (:data:`SERIES`, ``ccdstudio simulate ccd --same-ccd``), the
+  same figures without and with the mask the series itself gives (:mod:`ccdstudio.ml.hot_mask`, as
+  ``ccdstudio predict --hot-mask auto`` makes it);
 - per-class pixel F1 of the U-Net over all four classes, with the model's post-processing
   (:mod:`ccdstudio.ml.postprocess`) next to the network alone;
 - glowing F1 over the pixels whose truth is background or glowing, U-Net vs a local observer
@@ -69,6 +72,11 @@ OVERSCAN = (64, 32)
 """Serial overscan columns and parallel overscan rows of the test frames (``--overscan 64 --overscan-rows
 32``): raw frames, as DAMIC and SENSEI write them."""
 QUICK_SETS: tuple[tuple[int, tuple[int, int], int], ...] = ((2, (512, 512), 7003),)
+SERIES: tuple[tuple[int, tuple[int, int], int], ...] = ((5, (1024, 1024), 7001), (5, (1000, 1500), 7002),
+                                                       (5, (1024, 1024), 7101), (5, (1000, 1500), 7102))
+"""``(frames, (height, width), seed)`` of series of exposures of one CCD each (raw, with the card's overscans):
+the CCDs of the first square and the first wide frame of the card's two test sets."""
+QUICK_SERIES: tuple[tuple[int, tuple[int, int], int], ...] = ((3, (512, 512), 7305),)
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 MIN_SIGNAL_SIGMA = SIGNAL_BINS[0]
@@ -103,18 +111,16 @@ class TestFrame:
 
 
 def test_frames(sets: Sequence[tuple[int, tuple[int, int], int]] = TEST_SETS,
-                noise: tuple[float, float] = (2.0, 30.0), overscan: tuple[int, int] = (0, 0)) -> Iterator[TestFrame]:
+                noise: tuple[float, float] = (2.0, 30.0), overscan: tuple[int, int] = (0, 0),
+                same_ccd: bool = False) -> Iterator[TestFrame]:
     """The frames ``ccdstudio simulate ccd --count N --height H --width W --seed S [--overscan C
-    --overscan-rows R]`` writes, one by one; ``overscan`` is ``(C, R)``."""
-    from ccdstudio.simulate.ccd import simulate_ccd
-    from ccdstudio.simulate.ccd_files import raw_plane
-    from ccdstudio.simulate.params import CCDParams
+    --overscan-rows R] [--same-ccd]`` writes, one by one; ``overscan`` is ``(C, R)``."""
+    from ccdstudio.simulate.ccd_files import draw_frame, raw_plane
 
     for count, shape, seed in sets:
         for index in range(count):
-            rng = np.random.default_rng([seed, index])
-            params = CCDParams.random(rng, noise=noise, overscan=overscan[0], overscan_rows=overscan[1])
-            frame = simulate_ccd(shape, params, rng)
+            frame = draw_frame(shape, seed, index, noise, same_ccd=same_ccd, overscan=overscan[0],
+                               overscan_rows=overscan[1])
             raw, header = raw_plane(frame)
             yield TestFrame(f"seed {seed} frame {index}", raw[: shape[0], : shape[1]], frame, raw, header)
 
@@ -235,6 +241,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     :class:`~ccdstudio.ml.metrics.Evaluation`."""
     from ccdstudio.imaging.threshold import hysteresis
     from ccdstudio.jobs import run
+    from ccdstudio.ml.hot_mask import apply_hot_mask
     from ccdstudio.ml.infer import fit_stats, predict
     from ccdstudio.ml.metrics import Evaluation
     from ccdstudio.ml.modelfile import LoadedModel
@@ -262,9 +269,8 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         shot_significances.append(cluster_significance(test.frame, pixel_noise(test.frame))[1][counted])
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame, labels)
-        told, hot = labels.copy(), test.frame.labels == HOT_PIXEL
-        told[(told == HOT_PIXEL) & ~hot] = CLUSTER
-        told[hot] = HOT_PIXEL
+        told = labels.copy()
+        apply_hot_mask(told, test.frame.labels == HOT_PIXEL, model.info.classes.names)
         hot_known.add(told == CLUSTER, test.frame)
         scored, glowing = test.frame.labels <= GLOWING, test.frame.labels == GLOWING
         glow["unet"].add(labels == GLOWING, glowing, scored)
@@ -280,6 +286,31 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
             "network only": network_only,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION),
             "ideal recall, shot noise": ideal_recall(np.concatenate(shot_significances), trials, IDEAL_PRECISION)}
+
+
+def series_masks(model: LoadedModel, series: Sequence[tuple[int, tuple[int, int], int]] = SERIES
+                 ) -> tuple[ClusterTally, ClusterTally]:
+    """The model's clusters on each series of exposures of one CCD, as predicted and corrected with the
+    hot-pixel mask of the series' own predictions: ``(plain, masked)`` tallies."""
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.hot_mask import HotPixelCount, apply_hot_mask
+    from ccdstudio.ml.infer import predict
+    from ccdstudio.simulate.ccd import CLUSTER
+
+    plain, masked = ClusterTally(), ClusterTally()
+    names = model.info.classes.names
+    for ccd in series:
+        counts, predicted = HotPixelCount(names), []
+        for test in test_frames((ccd,), overscan=OVERSCAN, same_ccd=True):
+            labels = run(predict(model, test.source())).labels
+            counts.add(labels)
+            predicted.append((test, labels))
+        mask = counts.mask()
+        for test, labels in predicted:
+            plain.add(test.data(labels) == CLUSTER, test.frame)
+            apply_hot_mask(labels, mask, names)
+            masked.add(test.data(labels) == CLUSTER, test.frame)
+    return plain, masked
 
 
 def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
@@ -347,8 +378,14 @@ def run(quick: bool) -> Iterator[Figure]:
                  "of the dark charge and glow")
     known = result["hot pixels known"]
     for name, value in (("recall (> 3 sigma)", known.recall), ("precision (objects)", known.precision)):
-        yield Figure(GROUP, f"cluster {name}, hot pixels known", value, "", note="the true hot pixels are "
-                     "hot_pixel, the U-Net's other hot_pixel calls cluster (a hot-pixel mask from a series)")
+        yield Figure(GROUP, f"cluster {name}, hot pixels known", value, "", note="the true hot pixels as "
+                     "the hot-pixel mask (what a series of frames gives)")
+    plain, masked = series_masks(model, QUICK_SERIES if quick else SERIES)
+    frames = sum(count for count, _, _ in (QUICK_SERIES if quick else SERIES))
+    for name, attribute in (("recall (> 3 sigma)", "recall"), ("precision (objects)", "precision")):
+        yield Figure(GROUP, f"cluster {name}, series with their hot-pixel mask", getattr(masked, attribute), "",
+                     getattr(plain, attribute), "the same frames one by one", higher_is_better=True,
+                     note=f"{frames} frames, series of one CCD each")
     counted = unet.efficiency.clusters.sum()
     for name, count in zip(model.info.classes.names, unet.missed_as):
         if name != "cluster" and counted:

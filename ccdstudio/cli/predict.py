@@ -9,9 +9,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccdstudio.cli._common import add_command, int_range
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ccdstudio.labels.classes import ClassSet
+    from ccdstudio.ml.hot_mask import HotPixelCount
 
 FITS_SUFFIXES = (".fits.gz", ".fit.gz", ".fts.gz", ".fits", ".fit", ".fts", ".fz")
 
@@ -41,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         and writes DIR/<segment>_prediction.png (0-255 ink probability, 0 outside the mask) and
         DIR/<segment>_predicted_inklabels.png (0/255 where the probability is at least 0.5).
 
+        --hot-mask corrects CCD class maps with the CCD's hot pixels: masked pixels become hot_pixel and
+        the model's other hot_pixel calls cluster, since in one frame a deposit of one or two pixels looks
+        exactly like a hot pixel. --hot-mask auto takes the mask from the frames themselves, exposures of
+        one CCD (at least 3): the pixels called hot_pixel in at least half of them, written to
+        DIR/hot_mask.fits (1 = hot) for later runs; --hot-mask FILE reads such a mask (any image, nonzero
+        = hot, the size of the plane predicted).
+
         --shard I/N takes every N-th file starting at the I-th (0-based), so a job array (SLURM, Dask,
         Ray) splits one file list without coordination; shards writing to one DIR merge their entries into
         predictions.json. --skip-existing leaves files whose labels are already written.
@@ -48,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         """
         ccdstudio predict frame.fits --model ccd.safetensors --out predictions/
         ccdstudio predict frames/*.fits --model ccd.safetensors --out pred/ --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --skip-existing
+        ccdstudio predict series/frame_*.fits --hot-mask auto --out pred/
+        ccdstudio predict more/frame_*.fits --hot-mask pred/hot_mask.fits --out pred_more/
         ccdstudio predict segment/ --model ink.safetensors --tile 1024 --overlap 0.5 --device cuda --probabilities
         """,
     )
@@ -69,6 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="segments: the layer window (0-based; default: as many layers as the model reads, centred "
                         "on each segment's estimated surface)")
     parser.add_argument("--reverse-layers", action="store_true", help="segments: read the layers in reverse z order")
+    parser.add_argument("--hot-mask", metavar="FILE|auto",
+                        help="CCD frames: correct hot_pixel and cluster with the CCD's hot pixels, from a mask image "
+                        "or (auto) from the frames given, exposures of one CCD")
     parser.add_argument("--shard", metavar="I/N", type=_shard, help="process files I, I+N, I+2N, ... (0-based)")
     parser.add_argument("--skip-existing", action="store_true", help="skip files whose labels already exist in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -135,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.io.write import write_tiff
     from ccdstudio.labels.io import save_labels
     from ccdstudio.ml.device import choose_device
+    from ccdstudio.ml.hot_mask import MIN_FRAMES, HotPixelCount, apply_hot_mask, check_classes
     from ccdstudio.ml.infer import choose_planes, predict
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
@@ -147,10 +166,21 @@ def _run(args: argparse.Namespace) -> int:
     model_path = resolve_model(args.model)
     model = load_model(model_path, choose_device(args.device))
     names = model.info.classes.names
+    auto = args.hot_mask == "auto"
+    require(not (auto and (args.shard or args.skip_existing)),
+            "--hot-mask auto needs the whole series in one run (no --shard or --skip-existing); make the mask "
+            "once and pass its file (DIR/hot_mask.fits) to the others")
+    require(not auto or len(files) >= MIN_FRAMES,
+            f"--hot-mask auto needs at least {MIN_FRAMES} frames of one CCD, got {len(files)}")
+    if args.hot_mask:
+        check_classes(names)
+    counts = HotPixelCount(names) if auto else None
+    mask = read_hot_mask(Path(args.hot_mask)) if args.hot_mask and not auto else None
     entries = []
     for file in files:
         require(file.exists(), f"no such file or folder: {file}")
         if len(names) == 2 and is_segment(file):  # an ink model over a whole segment
+            require(not args.hot_mask, "--hot-mask is for CCD frames, not scroll segments")
             entry = predict_segment_file(model, file, out, args)
             entries += [entry] if entry else []
             continue
@@ -168,12 +198,57 @@ def _run(args: argparse.Namespace) -> int:
                                      halo=args.halo, batch_size=args.batch_size, tta=args.tta,
                                      probabilities=args.probabilities), quiet=args.quiet)
             header = source.planes[planes[0]].header if is_fits else None
+        if mask is not None:
+            apply_hot_mask(result.labels, mask, names)
+        if counts is not None:
+            counts.add(result.labels)
         save_labels(labels_path, result.labels, model.info.classes, header=header)
         if result.probabilities is not None:
             write_tiff(out / f"{stem}_probabilities.tif", result.probabilities, {"Labels": names})
         entries.append({"input": str(file), "labels": str(labels_path), "classes": names,
                         "pixels": result.pixels(names), "seconds": round(time.perf_counter() - started, 3)})
         print(f"{file} -> {labels_path} ({entries[-1]['seconds']:.1f} s)")
+    if counts is not None:
+        correct_series(counts, out, entries, model.info.classes)
     if entries:
         record_predictions(out, str(model_path), entries)
     return 0
+
+
+def read_hot_mask(path: Path) -> np.ndarray:
+    """A hot-pixel mask image (nonzero = hot) as a boolean map."""
+    import numpy as np
+
+    from ccdstudio.cli._common import require
+    from ccdstudio.io import open_image
+
+    require(path.is_file(), f"no such hot-pixel mask: {path}")
+    with open_image(path) as source:
+        return np.asarray(source.read(0)) != 0
+
+
+def correct_series(counts: HotPixelCount, out: Path, entries: list[dict[str, Any]], classes: ClassSet) -> None:
+    """Write the series' hot-pixel mask to ``out/hot_mask.fits`` and correct its written class maps with it
+    (and their entries' pixel counts)."""
+    import numpy as np
+
+    from ccdstudio.io.write import write_fits
+    from ccdstudio.labels import fits_labels
+    from ccdstudio.labels.io import label_format, load_labels, save_labels
+    from ccdstudio.ml.hot_mask import MIN_SHARE, apply_hot_mask
+
+    mask = counts.mask()
+    path = out / "hot_mask.fits"
+    write_fits(path, mask.astype(np.uint8), {"NFRAMES": (counts.frames, "frames the mask was made from"),
+                                             "MINSHARE": (MIN_SHARE, "share of them calling a pixel hot")})
+    changed = 0
+    for entry in entries:
+        labels_path = Path(entry["labels"])
+        labels, _ = load_labels(labels_path)
+        header = fits_labels.read_header(labels_path) if label_format(labels_path) == "fits" else None
+        changed += apply_hot_mask(labels, mask, classes.names)
+        save_labels(labels_path, labels, classes, header=header)
+        counts_now = np.bincount(labels.ravel(), minlength=len(classes.names))
+        entry["pixels"] = {name: int(counts_now[i]) for i, name in enumerate(classes.names)}
+    print(f"hot-pixel mask from {counts.frames} frames: {int(mask.sum())} pixels -> {path}; "
+          f"{changed} pixels of the class maps changed")

@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio simulate ccd --out sims --count 100 --size 4096 --seed 1
         ccdstudio simulate ccd --out sims --height 2048 --width 1024 --noise 2-8 --kinds --amplifiers 2
         ccdstudio simulate ccd --out raw --count 4 --size 1024 --overscan 64 --overscan-rows 32
+        ccdstudio simulate ccd --out series --count 10 --size 1024 --same-ccd --overscan 64 --overscan-rows 32
         ccdstudio simulate segment --out fake_segment --layers 65 --height 10000 --width 8000
         ccdstudio simulate demo --out demo_data
         """,
@@ -53,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "DATASEC and BIASSEC")
     ccd.add_argument("--overscan-rows", type=int, default=0, metavar="ROWS",
                      help="parallel overscan rows per amplifier, read after the last row (default none)")
+    ccd.add_argument("--same-ccd", action="store_true",
+                     help="every frame an exposure of one CCD: frame 0's parameters, amplifiers and hot "
+                          "pixels, rows and columns, with its own clusters, glow, dark charge and noise")
     _common_flags(ccd)
     ccd.set_defaults(func=_run_ccd)
 
@@ -90,7 +94,7 @@ def _run_ccd(args: argparse.Namespace) -> int:
     require(min(args.overscan or 0, args.overscan_rows) >= 0, "--overscan and --overscan-rows must not be negative")
     written = run_job(simulate_frames(args.out, args.count, (height, width), seed=args.seed, noise=args.noise,
                                       amplifiers=args.amplifiers, kinds=args.kinds, overscan=args.overscan,
-                                      overscan_rows=args.overscan_rows),
+                                      overscan_rows=args.overscan_rows, same_ccd=args.same_ccd),
                       quiet=args.quiet, json_lines=args.json_lines)
     if not args.quiet:
         print(f"wrote {len(written)} frame(s) of {height} x {width} with labels to {args.out}")

@@ -224,7 +224,8 @@ def hot_defects(shape: tuple[int, int], params: CCDParams, rng: np.random.Genera
 
 
 def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Generator,
-                 deposits: list[Deposit] | None = None, kinds: bool = False) -> SimulatedFrame:
+                 deposits: list[Deposit] | None = None, kinds: bool = False,
+                 ccd: np.random.Generator | None = None) -> SimulatedFrame:
     """Simulate one frame of ``shape`` (detector pixels, without overscan).
 
     Parameters
@@ -234,19 +235,24 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     params
         The physics; see :class:`CCDParams` and :meth:`CCDParams.random`.
     rng
-        The only source of randomness: the same seed gives the same frame.
+        The source of randomness: the same seed gives the same frame.
     deposits
         Particle deposits to place instead of random ones (e.g. a known cluster for a test).
     kinds
         Label clusters by kind (:func:`kind_classes`) instead of one ``cluster`` class.
+    ccd
+        What belongs to the detector rather than to one exposure, the amplifiers' spread of pedestal, gain
+        and noise and the hot defects, is drawn from this generator instead of ``rng``: frames drawn with
+        generators seeded alike are exposures of one CCD (:func:`ccdstudio.simulate.ccd_files.draw_frame`).
     """
+    ccd = rng if ccd is None else ccd
     height, width = (int(v) for v in shape)
     if height < 4 or width < 4:
         raise CcdstudioError(f"cannot simulate a {height}x{width} frame with {params.amplifiers} amplifiers")
     shape = (height, width)
     amplifiers = amplifier_layout(shape, params.amplifiers)
     for amp in amplifiers:
-        spread = rng.normal(0.0, params.amp_variation, 3)
+        spread = ccd.normal(0.0, params.amp_variation, 3)
         amp.pedestal = params.pedestal * (1 + spread[0])
         amp.gain = params.gain * max(1 + spread[1], 0.1)
         amp.sigma = params.sigma * max(1 + spread[2], 0.1)
@@ -256,7 +262,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     if unknown:
         raise CcdstudioError(f"unknown cluster kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
     cluster_e, cluster_ids = _place(deposits, shape)
-    expected = hot_defects(shape, params, rng)
+    expected = hot_defects(shape, params, ccd)
     hot_mask = expected > 0
     expected += np.float32(params.dark_current)
 

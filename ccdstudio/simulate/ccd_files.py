@@ -144,15 +144,32 @@ def read_clusters(path: str | os.PathLike[str]) -> list[dict]:
         raise CcdstudioError(f"cannot read the cluster list {path}: {error}") from None
 
 
+def draw_frame(shape: tuple[int, int], seed: int, index: int, noise: tuple[float, float] = (2.0, 30.0),
+               amplifiers: int = 1, kinds: bool = False, same_ccd: bool = False, **fixed: int) -> SimulatedFrame:
+    """Frame ``index`` of the random series ``seed``, drawn from ``default_rng([seed, index])`` (so the same
+    whatever the series' length); ``fixed`` are :meth:`CCDParams.random`'s fixed parameters.
+
+    With ``same_ccd`` every frame is an exposure of frame 0's CCD: its parameters, its amplifiers and its
+    hot pixels, rows and columns (drawn from ``default_rng([seed, 0, 1])``); the clusters, glow, dark
+    charge and noise are the frame's own.
+    """
+    rng = np.random.default_rng([seed, index])
+    params = CCDParams.random(rng, noise=noise, amplifiers=amplifiers, **fixed)
+    if not same_ccd:
+        return simulate_ccd(shape, params, rng, kinds=kinds)
+    first = CCDParams.random(np.random.default_rng([seed, 0]), noise=noise, amplifiers=amplifiers, **fixed)
+    return simulate_ccd(shape, first, rng, kinds=kinds, ccd=np.random.default_rng([seed, 0, 1]))
+
+
 def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[int, int], seed: int = 0,
                     noise: tuple[float, float] = (2.0, 30.0), amplifiers: int = 1, kinds: bool = False,
-                    overscan: int | None = None, overscan_rows: int = 0,
+                    overscan: int | None = None, overscan_rows: int = 0, same_ccd: bool = False,
                     cancel: CancelToken | None = None) -> Job[list[Path]]:
     """A job writing ``count`` random frames (image, labels, clusters) into ``out_dir``; returns the images.
 
-    Frame ``i`` is drawn from ``default_rng([seed, i])``, so it is the same whatever ``count`` is.
-    ``overscan`` is the number of serial overscan columns per amplifier (default: 64 with more than one
-    amplifier, else none), ``overscan_rows`` that of parallel overscan rows.
+    Frame ``i`` is :func:`draw_frame`'s, so it is the same whatever ``count`` is; with ``same_ccd`` the
+    frames are exposures of one CCD. ``overscan`` is the number of serial overscan columns per amplifier
+    (default: 64 with more than one amplifier, else none), ``overscan_rows`` that of parallel overscan rows.
     """
     if count < 1:
         raise CcdstudioError("the number of frames must be at least 1")
@@ -164,9 +181,7 @@ def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[in
     written = []
     for index in range(count):
         check(cancel)
-        rng = np.random.default_rng([seed, index])
-        params = CCDParams.random(rng, noise=noise, amplifiers=amplifiers, **fixed)
-        frame = simulate_ccd(shape, params, rng, kinds=kinds)
+        frame = draw_frame(shape, seed, index, noise, amplifiers, kinds, same_ccd, **fixed)
         paths = frame_paths(out_dir, index)
         seed_cards = [("SIMSEED", seed, "seed of the frame series"), ("SIMINDEX", index, "frame in the series")]
         write_frame(frame, *paths, extra_cards=seed_cards)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from astropy.io import fits
 
 from ccdstudio.cli import main
 from ccdstudio.labels.io import load_labels
@@ -109,3 +110,36 @@ def test_a_new_model_can_take_its_pedestal_from_the_overscan(tmp_path, capsys):
     assert info.normalization.pedestal == "overscan" and info.postprocess == ("glow_edge",)
     assert main([*common, "--pedestal", "dark", "--normalization", "percentile"]) == 2
     assert "--pedestal" in capsys.readouterr().err
+
+
+def test_a_series_is_corrected_with_its_own_hot_pixel_mask(tmp_path, capsys):
+    sims, out = tmp_path / "series", tmp_path / "pred"
+    assert main(["simulate", "ccd", "--out", str(sims), "--count", "3", "--size", "96", "--seed", "2", "--same-ccd",
+                 "--quiet"]) == 0
+    frames = [str(sims / f"frame_000{i}.fits") for i in range(3)]
+    assert main(["predict", *frames, "--out", str(out), "--quiet", "--hot-mask", "auto"]) == 0
+    assert "hot-pixel mask from 3 frames" in capsys.readouterr().out
+    mask = fits.getdata(out / "hot_mask.fits")
+    assert mask.shape == (96, 96) and set(np.unique(mask)) <= {0, 1}
+    entries = json.loads((out / "predictions.json").read_text())["predictions"]
+    for entry in entries:  # the recorded counts are those of the corrected maps
+        labels, classes = load_labels(entry["labels"])
+        assert entry["pixels"]["hot_pixel"] == int((labels == classes.names.index("hot_pixel")).sum())
+        assert (labels[mask == 1] == classes.names.index("hot_pixel")).all()
+    again = tmp_path / "again"
+    assert main(["predict", frames[0], "--out", str(again), "--quiet", "--hot-mask", str(out / "hot_mask.fits")]) == 0
+    assert np.array_equal(load_labels(again / "frame_0000_labels.fits")[0], load_labels(entries[0]["labels"])[0])
+
+
+def test_hot_pixel_mask_errors_are_one_line(tmp_path, capsys):
+    sims = tmp_path / "series"
+    assert main(["simulate", "ccd", "--out", str(sims), "--count", "2", "--size", "64", "--quiet"]) == 0
+    frames = [str(sims / f"frame_000{i}.fits") for i in range(2)]
+    assert main(["predict", *frames, "--out", str(tmp_path / "p"), "--quiet", "--hot-mask", "auto"]) == 2
+    assert "at least 3 frames" in capsys.readouterr().err
+    assert main(["predict", *frames, "--quiet", "--hot-mask", "auto", "--shard", "0/2"]) == 2
+    assert "whole series in one run" in capsys.readouterr().err
+    small = tmp_path / "small.npy"
+    np.save(small, np.ones((8, 8), np.uint8))
+    assert main(["predict", frames[0], "--out", str(tmp_path / "p"), "--quiet", "--hot-mask", str(small)]) == 2
+    assert "the hot-pixel mask is 8 x 8 pixels, the frame 64 x 64" in capsys.readouterr().err

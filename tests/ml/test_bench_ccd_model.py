@@ -23,3 +23,5 @@ def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
     assert sum(missed) + figures["cluster recall (> 3 sigma)"].value == pytest.approx(1.0)
     # Known hot pixels turn the U-Net's other hot_pixel calls into clusters: nothing found is lost.
     assert figures["cluster recall (> 3 sigma), hot pixels known"].value >= figures["cluster recall (> 3 sigma)"].value
+    series = figures["cluster recall (> 3 sigma), series with their hot-pixel mask"]
+    assert 0 < series.value <= 1 and series.baseline_name == "the same frames one by one"

@@ -9,6 +9,7 @@ from ccdstudio.jobs import run
 from ccdstudio.labels.io import load_labels
 from ccdstudio.simulate.ccd import simulate_ccd
 from ccdstudio.simulate.ccd_files import (
+    draw_frame,
     fits_section,
     frame_paths,
     raw_plane,
@@ -87,6 +88,18 @@ def test_frame_series_is_repeatable_and_independent_of_count(tmp_path):
         assert 3 <= one[0].header["RDNOISE1"] <= 6 and one[0].header["SIMINDEX"] == 0
     _, classes = load_labels(tmp_path / "a" / "frame_0001_labels.fits")
     assert "muon" in classes.names
+
+
+def test_a_series_of_one_ccd_shares_its_defects_and_not_its_clusters():
+    frames = [draw_frame((128, 160), 11, i, same_ccd=True) for i in range(3)]
+    hot = [f.labels == 2 for f in frames]
+    assert hot[0].any() and all(np.array_equal(h, hot[0]) for h in hot)
+    assert all(f.params == frames[0].params for f in frames)
+    assert [a.gain for a in frames[2].amplifiers] == [a.gain for a in frames[0].amplifiers]
+    assert not np.array_equal(frames[1].cluster_ids > 0, frames[2].cluster_ids > 0)
+    apart = [draw_frame((128, 160), 11, i) for i in range(2)]
+    assert not np.array_equal(apart[0].labels == 2, apart[1].labels == 2)
+    assert np.array_equal(apart[1].image, draw_frame((128, 160), 11, 1).image)  # repeatable
 
 
 def test_the_app_assembles_amplifiers_onto_the_label_grid(tmp_path, rng):
