@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 from ccdstudio.cli._common import add_command, int_range
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ccdstudio.labels.classes import ClassSet
     from ccdstudio.ml.hot_mask import HotPixelCount
 
@@ -153,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.io.write import write_tiff
     from ccdstudio.labels.io import save_labels
     from ccdstudio.ml.device import choose_device
-    from ccdstudio.ml.hot_mask import MIN_FRAMES, HotPixelCount, apply_hot_mask, check_classes
+    from ccdstudio.ml.hot_mask import MIN_FRAMES, HotPixelCount, apply_hot_mask, check_classes, read_hot_mask
     from ccdstudio.ml.infer import choose_planes, predict
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
@@ -175,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.hot_mask:
         check_classes(names)
     counts = HotPixelCount(names) if auto else None
-    mask = read_hot_mask(Path(args.hot_mask)) if args.hot_mask and not auto else None
+    mask = read_hot_mask(args.hot_mask) if args.hot_mask and not auto else None
     entries = []
     for file in files:
         require(file.exists(), f"no such file or folder: {file}")
@@ -213,18 +211,6 @@ def _run(args: argparse.Namespace) -> int:
     if entries:
         record_predictions(out, str(model_path), entries)
     return 0
-
-
-def read_hot_mask(path: Path) -> np.ndarray:
-    """A hot-pixel mask image (nonzero = hot) as a boolean map."""
-    import numpy as np
-
-    from ccdstudio.cli._common import require
-    from ccdstudio.io import open_image
-
-    require(path.is_file(), f"no such hot-pixel mask: {path}")
-    with open_image(path) as source:
-        return np.asarray(source.read(0)) != 0
 
 
 def correct_series(counts: HotPixelCount, out: Path, entries: list[dict[str, Any]], classes: ClassSet) -> None:

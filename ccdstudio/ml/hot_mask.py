@@ -16,6 +16,7 @@ ccd_model``, "hot pixels known"); on four series of five exposures each, with th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -61,6 +62,16 @@ class HotPixelCount:
             raise CcdstudioError(f"a hot-pixel mask needs at least {MIN_FRAMES} frames of one CCD, "
                                  f"got {self.frames}")
         return self.calls >= max(min_share * self.frames, 1)
+
+
+def read_hot_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """A hot-pixel mask image (any format ccdstudio reads; nonzero = hot) as a boolean map."""
+    from ccdstudio.io import open_image
+
+    if not os.path.isfile(path):
+        raise CcdstudioError(f"no such hot-pixel mask: {path}")
+    with open_image(path) as source:
+        return np.asarray(source.read(0)) != 0
 
 
 def check_classes(class_names: Sequence[str]) -> None:

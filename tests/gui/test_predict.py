@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from PySide6.QtCore import Qt
+from scipy import ndimage
 
 from ccdstudio.gui.ml import confirm
 from ccdstudio.gui.ml.devices import wait_warm
@@ -238,3 +239,30 @@ def test_the_window_stays_responsive_while_predicting_a_2048_frame(qtbot, window
     assert feature.results.table_model.rowCount() > 100
     assert probe.samples > 50
     assert probe.responsive(), probe.describe()
+
+
+def test_a_hot_pixel_mask_decides_hot_pixels(qtbot, window, frame, tiny_model, errors, tmp_path):
+    path, truth = frame
+    feature = open_and_predict(qtbot, window, path, tiny_model)
+    plain = feature.result.labels.copy()
+    hot = CLASSES.index("hot_pixel")
+    known = truth == hot
+    mask = tmp_path / "hot_mask.npy"
+    np.save(mask, known.astype(np.uint8))
+    feature.panel.set_hot_mask(mask)
+    assert feature.panel.hot_mask_button.text() == "hot_mask.npy"
+    feature.predict_action.trigger()
+    qtbot.waitUntil(lambda: not feature.running, timeout=30000)
+    assert not errors
+    labels = feature.result.labels
+    assert known.any() and (labels[known] == hot).all()
+    far = ~ndimage.maximum_filter(known, size=5)  # hot calls away from the mask are clusters
+    assert not (labels[far] == hot).any() and ((labels != plain) <= (known | (plain == hot))).all()
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((8, 8), np.uint8))
+    feature.panel.set_hot_mask(wrong)
+    feature.predict_action.trigger()
+    qtbot.waitUntil(lambda: not feature.running, timeout=30000)
+    assert errors and errors[0][0] == "Prediction failed" and "hot-pixel mask is 8 x 8" in errors[0][1]
+    feature.panel.hot_mask_clear.click()
+    assert feature.panel.options(tiny_model).hot_mask is None

@@ -1,5 +1,5 @@
-"""The Predict dock: model picker and card, tiling/device/TTA options, Predict and Cancel with progress and
-time, and the legend of the shown prediction (shown or not, per-class visibility, pixel counts, opacity).
+"""The Predict dock: model picker and card, tiling/device/TTA options, the CCD's hot-pixel mask, Predict and
+Cancel with progress and time, and the legend of the shown prediction (shown or not, per-class visibility, pixel counts, opacity).
 
 Everything that changes during or after a run keeps its size (the progress bar is always there, the
 status lines have fixed heights, the legend scrolls): a widget that grows makes the main window lay out
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -82,11 +83,27 @@ class PredictPanel(QWidget):
         self.first_layer.setSpecialValueText("around the surface")
         self.first_layer.setValue(-1)
         self.first_layer.setToolTip("First layer read by a multi-layer (ink) model on a scroll segment")
+        self.hot_mask_button = QPushButton("none")
+        self.hot_mask_button.setToolTip(
+            "The CCD's hot pixels: a mask image (nonzero = hot), e.g. the hot_mask.fits of `ccdstudio predict "
+            "--hot-mask auto` over a series of its frames. Masked pixels become hot_pixel and the model's other "
+            "hot_pixel calls cluster: one frame cannot tell a one- or two-pixel cluster from a hot pixel.")
+        self.hot_mask_button.clicked.connect(self._choose_hot_mask)
+        self.hot_mask_clear = QToolButton()
+        self.hot_mask_clear.setIcon(icon("close"))
+        self.hot_mask_clear.setToolTip("Predict without a hot-pixel mask")
+        self.hot_mask_clear.clicked.connect(lambda: self.set_hot_mask(None))
+        hot_mask_row = QHBoxLayout()
+        hot_mask_row.addWidget(self.hot_mask_button, 1)
+        hot_mask_row.addWidget(self.hot_mask_clear)
+        self.hot_mask: Path | None = None
+        self.set_hot_mask(None)
         options = QFormLayout()
         options.addRow("Model", self.picker)
         options.addRow("Tile", self.tile)
         options.addRow("Overlap", self.overlap)
         options.addRow("Device", self.device)
+        options.addRow("Hot pixels", hot_mask_row)
         options.addRow("Layers from", self.first_layer)
         options.addRow(self.tta)
         self._layer_label = options.labelForField(self.first_layer)
@@ -162,7 +179,23 @@ class PredictPanel(QWidget):
             device=self.device.currentData() or "auto",
             tta=self.tta.isChecked(),
             first_layer=None if self.first_layer.value() < 0 else self.first_layer.value(),
+            hot_mask=self.hot_mask,
         )
+
+    def set_hot_mask(self, path: Path | None) -> None:
+        """Predict with the hot-pixel mask image ``path`` (None: without one)."""
+        self.hot_mask = path
+        self.hot_mask_button.setText(path.name if path else "none (choose a mask…)")
+        self.hot_mask_clear.setEnabled(path is not None)
+
+    def _choose_hot_mask(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Hot-pixel mask", str(self.hot_mask or ""),
+                                              "Images (*.fits *.fit *.fts *.fits.gz *.tif *.tiff *.png *.npy);;"
+                                              "All files (*)")
+        if path:
+            self.set_hot_mask(Path(path))
 
     def set_devices(self, choices: list[tuple[str, str]]) -> None:
         current = self.device.currentData()

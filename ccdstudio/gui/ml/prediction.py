@@ -44,6 +44,8 @@ class PredictOptions:
     tta: bool = False
     first_layer: int | None = None
     """First layer of a scroll segment read by a multi-channel model (None: centred on the surface)."""
+    hot_mask: Path | None = None
+    """The CCD's hot-pixel mask (an image, nonzero = hot; :func:`~ccdstudio.ml.hot_mask.apply_hot_mask`)."""
 
 
 @dataclass
@@ -90,6 +92,10 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
         result = yield from scaled(predict(model, source, planes=planes, tile=options.tile, overlap=options.overlap,
                                             tta=options.tta, cancel=cancel), 0.0, 0.85)
         labels, seconds = result.labels, result.seconds
+        if options.hot_mask is not None:
+            from ccdstudio.ml.hot_mask import apply_hot_mask, read_hot_mask
+
+            apply_hot_mask(labels, read_hot_mask(options.hot_mask), classes.names)
     check(cancel)
     yield Progress(0.88, "finding objects")
     counts = pixel_counts(labels, len(classes))
