@@ -1,12 +1,12 @@
 """A CCD's hot pixels from a series of its frames, and class maps corrected with them.
 
 In one frame a deposit of one or two pixels looks exactly like a hot pixel, and a model calls many of them
-hot_pixel. Over a series of exposures of the same CCD the two part: a hot pixel (or a hot row or column)
-is there in every frame, a cluster lands in the same pixel almost never. :class:`HotPixelCount` counts
-how often each pixel of a series was called hot_pixel; :meth:`HotPixelCount.mask` keeps those called so
-in at least ``min_share`` of the frames; :func:`apply_hot_mask` then makes a frame's masked pixels
-hot_pixel and its hot_pixel calls away from them cluster. This is how DAMIC masks hot pixels, with the model's
-calls in place of a threshold on stacked frames.
+hot_pixel. Over a series of exposures of the same CCD the two part: a hot pixel (or a hot row or column) is
+there in every frame, a cluster lands in the same pixel almost never. :class:`HotPixelCount` counts how often
+each pixel of a series was called hot_pixel; :meth:`HotPixelCount.mask` keeps those called so in at least
+``min_share`` of the frames; :func:`apply_hot_mask` then makes a frame's masked pixels hot_pixel and its
+hot_pixel calls away from them cluster. DAMIC builds its hot-pixel masks from series of images too; here the
+model's calls take the place of a threshold on stacked frames.
 
 With the true hot pixels as the mask, the bundled model finds 89.2 % of the clusters above 3 sigma on its
 card's first test set instead of 84.7 %, 96.0 % on the second instead of 94.7 % (``ccdstudio bench
