@@ -380,8 +380,9 @@ def run(quick: bool) -> Iterator[Figure]:
     for name, value in (("recall (> 3 sigma)", known.recall), ("precision (objects)", known.precision)):
         yield Figure(GROUP, f"cluster {name}, hot pixels known", value, "", note="the true hot pixels as "
                      "the hot-pixel mask (what a series of frames gives)")
-    plain, masked = series_masks(model, QUICK_SERIES if quick else SERIES)
-    frames = sum(count for count, _, _ in (QUICK_SERIES if quick else SERIES))
+    series = QUICK_SERIES if quick else SERIES
+    plain, masked = series_masks(model, series)
+    frames = sum(count for count, _, _ in series)
     for name, attribute in (("recall (> 3 sigma)", "recall"), ("precision (objects)", "precision")):
         yield Figure(GROUP, f"cluster {name}, series with their hot-pixel mask", getattr(masked, attribute), "",
                      getattr(plain, attribute), "the same frames one by one", higher_is_better=True,

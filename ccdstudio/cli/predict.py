@@ -221,6 +221,7 @@ def correct_series(counts: HotPixelCount, out: Path, entries: list[dict[str, Any
     from ccdstudio.io.write import write_fits
     from ccdstudio.labels import fits_labels
     from ccdstudio.labels.io import label_format, load_labels, save_labels
+    from ccdstudio.labels.stats import pixel_counts
     from ccdstudio.ml.hot_mask import MIN_SHARE, apply_hot_mask
 
     mask = counts.mask()
@@ -234,7 +235,7 @@ def correct_series(counts: HotPixelCount, out: Path, entries: list[dict[str, Any
         header = fits_labels.read_header(labels_path) if label_format(labels_path) == "fits" else None
         changed += apply_hot_mask(labels, mask, classes.names)
         save_labels(labels_path, labels, classes, header=header)
-        counts_now = np.bincount(labels.ravel(), minlength=len(classes.names))
+        counts_now = pixel_counts(labels, len(classes.names))
         entry["pixels"] = {name: int(counts_now[i]) for i, name in enumerate(classes.names)}
     print(f"hot-pixel mask from {counts.frames} frames: {int(mask.sum())} pixels -> {path}; "
           f"{changed} pixels of the class maps changed")

@@ -142,18 +142,24 @@ def frame_with_faint_clusters(rng: np.random.Generator, total: float = 32 * 5.0
     return image, centres
 
 
+def assert_found_at(labels: np.ndarray, centres: list[tuple[int, int]], network: int) -> None:
+    """At least 10 of the clusters at ``centres`` became cluster, nothing else did, and every other pixel
+    kept the ``network``'s class."""
+    cluster = labels == CLUSTER
+    assert sum(cluster[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres) >= 10
+    near = np.zeros(labels.shape, bool)
+    for cy, cx in centres:
+        near[cy - 3: cy + 4, cx - 3: cx + 4] = True
+    assert not (cluster & ~near).any() and set(np.unique(labels)) == {network, CLUSTER}
+
+
 def test_faint_clusters_become_clusters_among_the_background(rng, monkeypatch):
     image, centres = frame_with_faint_clusters(rng)
     model = constant_model(BACKGROUND, steps=("faint_clusters",))
     labels = run(predict(model, ArraySource(image))).labels
     monkeypatch.setattr(postprocess, "STRIP", 64)
     assert np.array_equal(run(predict(model, ArraySource(image))).labels, labels)  # strips change nothing
-    cluster = labels == CLUSTER
-    assert sum(cluster[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres) >= 10
-    near = np.zeros(image.shape, bool)
-    for cy, cx in centres:
-        near[cy - 3: cy + 4, cx - 3: cx + 4] = True
-    assert not (cluster & ~near).any() and set(np.unique(labels)) == {BACKGROUND, CLUSTER}
+    assert_found_at(labels, centres, BACKGROUND)
     plain = run(predict(constant_model(BACKGROUND, steps=()), ArraySource(image))).labels
     assert (plain == BACKGROUND).all()
 
@@ -170,12 +176,7 @@ def test_clusters_in_glow_are_found_against_its_shot_noise(rng):
     image, centres = frame_with_faint_clusters(rng, total=40 * np.hypot(20.0, 5.0))
     image += 2.0 * rng.poisson(100.0, image.shape).astype(np.float32)
     labels = run(predict(constant_model(GLOWING, steps=("faint_clusters",)), ArraySource(image))).labels
-    cluster = labels == CLUSTER
-    assert sum(cluster[cy - 2: cy + 3, cx - 2: cx + 3].any() for cy, cx in centres) >= 10
-    near = np.zeros(image.shape, bool)
-    for cy, cx in centres:
-        near[cy - 3: cy + 4, cx - 3: cx + 4] = True
-    assert not (cluster & ~near).any() and set(np.unique(labels)) == {GLOWING, CLUSTER}
+    assert_found_at(labels, centres, GLOWING)
 
 
 def test_faint_clusters_leave_visible_dark_electrons_alone(rng):

@@ -1,5 +1,6 @@
 """The Predict dock: model picker and card, tiling/device/TTA options, the CCD's hot-pixel mask, Predict and
-Cancel with progress and time, and the legend of the shown prediction (shown or not, per-class visibility, pixel counts, opacity).
+Cancel with progress and time, and the legend of the shown prediction (shown or not, per-class visibility,
+pixel counts, opacity).
 
 Everything that changes during or after a run keeps its size (the progress bar is always there, the
 status lines have fixed heights, the legend scrolls): a widget that grows makes the main window lay out
