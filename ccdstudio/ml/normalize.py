@@ -1,8 +1,10 @@
 """Input normalisation, part of every model: the method and its parameters live in the model file.
 
-Statistics are measured once per image (on a regular sample of the whole plane, read lazily) and applied to
-every tile and crop, so tiles of one frame are scaled identically and tiled inference matches a
-whole-image pass.
+Statistics are measured once per image (on a regular sample of the plane's data section, DATASEC, or of the
+whole plane, read lazily) and applied to every tile and crop, so tiles of one frame are scaled identically
+and tiled inference matches a whole-image pass. An overscan is left out: its pixels collect no dark charge,
+so on a frame whose dark charge is a read noise or more its blocks would be the darkest, and the data would
+seem to glow all over.
 
 - ``"ccd"``: ``z = (ADU - pedestal) / sigma`` with the robust pedestal and MAD noise of each plane, so a
   model does not depend on a camera's pedestal or gain; ``z`` is clipped to ``clip`` and, with
@@ -35,6 +37,7 @@ import numpy as np
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.noise import CLIPPED_STD, MAD_TO_SIGMA, robust_pedestal
 from ccdstudio.imaging.overscan import plane_pedestal
+from ccdstudio.io.ccd import data_window
 from ccdstudio.io.source import ImageSource
 
 Method = Literal["ccd", "percentile", "none"]
@@ -216,8 +219,13 @@ def _fallback_scale(values: np.ndarray, pedestal: float) -> float:
 
 
 def sample_planes(source: ImageSource, planes: Sequence[int], max_pixels: int = 1_000_000) -> np.ndarray:
-    """A regular sample of ``planes`` (``(channels, h', w')``), at most ``max_pixels`` per plane, read lazily."""
+    """A regular sample of ``planes`` (``(channels, h', w')``), at most ``max_pixels`` per plane, read lazily;
+    of the data section alone when the first plane's header names one (DATASEC)."""
     height, width = source.planes[planes[0]].shape
-    step = max(1, math.ceil(math.sqrt(height * width / max_pixels)))
-    window = (slice(0, height, step), slice(0, width, step))
+    rows, cols = data_window(source.planes[planes[0]].header) or (slice(0, height), slice(0, width))
+    rows, cols = slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width))
+    if rows.start >= rows.stop or cols.start >= cols.stop:  # a DATASEC of another (uncropped) image
+        rows, cols = slice(0, height), slice(0, width)
+    step = max(1, math.ceil(math.sqrt((rows.stop - rows.start) * (cols.stop - cols.start) / max_pixels)))
+    window = (slice(rows.start, rows.stop, step), slice(cols.start, cols.stop, step))
     return source.read_stack(list(planes), window)

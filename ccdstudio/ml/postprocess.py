@@ -12,7 +12,8 @@ refuses a model that asks for a step it cannot run.
 - ``"glow_edge"``: on a raw plane, with a serial and a parallel overscan, glow and background are decided
   again by the local mean excess over the pedestal the overscans show (row by row and column by column,
   :func:`ccdstudio.imaging.overscan.plane_pedestal`), in units of their read noise
-  (:func:`ccdstudio.imaging.glow_edge.glow_mask`, at least 3 sigma is glowing): the faint edge of a glow
+  (:func:`ccdstudio.imaging.glow_edge.glow_mask`, at least 3 sigma is glowing), above the dark charge, which
+  the overscans do not collect (:func:`ccdstudio.imaging.glow_edge.dark_floor`): the faint edge of a glow
   that fades over hundreds of pixels is where a network, seeing a fraction of a sigma per pixel, misplaces
   it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
   both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
@@ -172,7 +173,7 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     pedestal, ``STRIP`` rows at a time; nothing changes on a plane without a serial overscan."""
     import numpy as np
 
-    from ccdstudio.imaging.glow_edge import MARGIN, glow_mask
+    from ccdstudio.imaging.glow_edge import MARGIN, block_means, dark_floor, glow_mask
     from ccdstudio.imaging.overscan import plane_pedestal
     from ccdstudio.io.ccd import data_window
 
@@ -185,21 +186,31 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     rows, cols = data_window(header) or (slice(0, height), slice(0, width))
     background, glowing = class_names.index("background"), class_names.index("glowing")
     starts = range(rows.start, rows.stop, STRIP)
+
+    def excess(read: slice) -> tuple[np.ndarray, np.ndarray]:
+        """``z`` over the pedestal in read noises, and the pixels left out of means, of the data's ``read`` rows."""
+        z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
+        return z / np.float32(pedestal.noise), _near(labels[read, cols], class_names, SETTLED)
+
+    means = []
+    for done, start in enumerate(starts, start=1):  # STRIP is a multiple of DARK_BLOCK: blocks stay whole
+        check(cancel)
+        means.append(block_means(*excess(slice(start, min(start + STRIP, rows.stop)))))
+        yield Progress(0.5 * done / len(starts), f"glow edge: dark charge, strip {done}/{len(starts)}")
+    dark = np.float32(dark_floor(np.concatenate(means)))
     changed = 0
     for done, start in enumerate(starts, start=1):
         check(cancel)
         stop = min(start + STRIP, rows.stop)
         read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
-        exclude = _near(labels[read, cols], class_names, SETTLED)
-        z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
-        z /= np.float32(pedestal.noise)
+        z, exclude = excess(read)
         inner = slice(start - read.start, stop - read.start)
-        decided = np.where(glow_mask(z, exclude)[inner], np.uint8(glowing), np.uint8(background))
+        decided = np.where(glow_mask(z - dark, exclude)[inner], np.uint8(glowing), np.uint8(background))
         target = labels[start:stop, cols]
         free = (target == background) | (target == glowing)
         changed += int((free & (target != decided)).sum())
         target[free] = decided[free]
-        yield Progress(done / len(starts), f"glow edge: strip {done}/{len(starts)}")
+        yield Progress(0.5 + 0.5 * done / len(starts), f"glow edge: strip {done}/{len(starts)}")
     return changed
 
 

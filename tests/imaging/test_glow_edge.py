@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ccdstudio.imaging.glow_edge import glow_mask
+from ccdstudio.imaging.glow_edge import MIN_DARK, block_means, dark_floor, glow_mask
 
 
 def test_a_faint_decaying_glow_is_cut_where_its_expected_level_crosses_three_sigma():
@@ -29,3 +29,25 @@ def test_a_sharp_band_edge_stays_sharp_and_excluded_pixels_do_not_count():
     assert glow_mask(z)[110, 210]  # counted, the blob would pass for glow
     z[:, 150] = np.nan
     assert not glow_mask(z, exclude=hot)[:, 150].any()
+
+
+def test_dark_charge_is_told_from_glow_by_its_flatness():
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[:768, :768]
+    noise = rng.normal(size=(768, 768)).astype(np.float32)
+    dark = noise + 4.0  # 4 read noises everywhere
+    assert abs(dark_floor(block_means(dark)) - 4.0) < 0.05
+    glow = noise + 60.0 * np.exp(-np.hypot(y, x) / 250.0)  # 1.6 sigma in the far corner, fading all the way
+    assert dark_floor(block_means(glow)) == 0.0
+    assert 4.0 < dark_floor(block_means(glow + 4.0)) < 6.0  # over dark charge: that, with the glow's faint tail
+    assert dark_floor(block_means(noise + 0.9 * MIN_DARK)) == 0.0  # too little to move the glow's edge
+
+
+def test_block_means_leave_out_excluded_and_nan_pixels():
+    z = np.ones((128, 200), np.float32)
+    exclude = np.zeros(z.shape, bool)
+    z[:10, :10], exclude[:10, :10] = 1000.0, True
+    z[64:, 64:128] = np.nan
+    means = block_means(z, exclude)
+    assert means.shape == (2, 3) and means[0, 0] == 1.0 and np.isnan(means[1, 1])
+    assert np.count_nonzero(np.isfinite(means)) == 5

@@ -70,6 +70,18 @@ def test_sample_planes_strides_large_planes():
     assert sample_planes(source, [0], max_pixels=2500).shape == (1, 50, 50)
 
 
+def test_the_darkest_blocks_of_a_raw_plane_are_those_of_its_data_section(rng):
+    # Dark charge of 4 read noises in the data, none in the overscan: the overscan must not set the level.
+    image = rng.normal(1000.0, 3.0, (256, 320)).astype(np.float32)
+    image[:, :256] += rng.poisson(2.0, (256, 256)) * 6.0  # 2 e- a pixel at 6 ADU/e-
+    header = {"NAXIS1": 320, "NAXIS2": 256, "DATASEC": "[1:256,1:256]", "BIASSEC": "[257:320,1:256]"}
+    stats = Normalization("ccd", pedestal="dark").measure(ArraySource(image, headers=[header]), [0])
+    assert abs(stats.offset[0] - 1012.0) < 3.0 and stats.scale[0] > 2 * 3.0
+    assert sample_planes(ArraySource(image, headers=[header]), [0]).shape == (1, 256, 256)
+    cropped = {**header, "DATASEC": "[300:400,1:256]"}  # a DATASEC beyond the plane: the whole plane
+    assert sample_planes(ArraySource(image[:, :256], headers=[cropped]), [0]).shape == (1, 256, 256)
+
+
 def _raw_frame(seed: int, **fixed):
     """A simulated one-amplifier raw frame: (data + 64 overscan columns, its header, the frame)."""
     from ccdstudio.simulate.ccd import simulate_ccd

@@ -93,23 +93,28 @@ def test_the_result_does_not_depend_on_the_number_of_threads(rng, monkeypatch):
     assert np.array_equal(run(predict(model, ArraySource(image))).labels, parallel)
 
 
-def raw_frame_with_faint_glow(rng: np.random.Generator, parallel_rows: int = 32):
+def raw_frame_with_faint_glow(rng: np.random.Generator, parallel_rows: int = 32, dark: float = 0.0,
+                              length: float = 150.0):
     """A 300 x 400 raw plane: data (noise 4 ADU, pedestal drifting 3 sigma along rows and 2 along columns, a
-    glow decaying from the corner that crosses 3 sigma at 208 px), 48 columns of serial overscan and
-    ``parallel_rows`` of parallel overscan. Returns the source and the true glowing mask."""
+    glow decaying from the corner over ``length`` px that crosses 3 sigma at 208 px, ``dark`` ADU of dark
+    charge everywhere), 48 columns of serial overscan and ``parallel_rows`` of parallel overscan. Returns the
+    source and the true glowing mask."""
     height, width = 300 + parallel_rows, 448
     y, x = np.mgrid[:height, :width]
     pedestal = 1000.0 + 12.0 * np.sin(y / 90.0) + 8.0 * np.cos(x / 70.0)
-    glow = 48.0 * np.exp(-np.hypot(y, x) / 150.0)
+    glow = 12.0 * np.exp((208.0 - np.hypot(y, x)) / length)
     glow[:, 400:] = glow[300:] = 0.0  # the overscans collect no charge
-    raw = (pedestal + glow + rng.normal(0.0, 4.0, (height, width))).astype(np.float32)
+    charge = glow + dark
+    charge[:, 400:] = charge[300:] = 0.0
+    raw = (pedestal + charge + rng.normal(0.0, 4.0, (height, width))).astype(np.float32)
     header = {"NAXIS1": width, "NAXIS2": height, "DATASEC": "[1:400,1:300]", "BIASSEC": f"[401:448,1:{height}]"}
     return ArraySource(raw, headers=[header]), glow[:300, :400] >= 12.0
 
 
-@pytest.mark.parametrize("network", [BACKGROUND, GLOWING])
-def test_glow_edge_places_the_faint_edge_with_the_overscans(rng, network):
-    source, truth = raw_frame_with_faint_glow(rng)
+@pytest.mark.parametrize(("network", "dark"), [(BACKGROUND, 0.0), (GLOWING, 0.0), (GLOWING, 16.0)])
+def test_glow_edge_places_the_faint_edge_with_the_overscans(rng, network, dark):
+    # Dark charge of 4 sigma, which no overscan shows, under a glow that fades away within the frame.
+    source, truth = raw_frame_with_faint_glow(rng, dark=dark, length=150.0 if dark == 0 else 60.0)
     labels = run(predict(constant_model(network, steps=("glow_edge",)), source)).labels
     glowing = labels[:300, :400] == GLOWING
     assert 2 * (glowing & truth).sum() / (glowing.sum() + truth.sum()) > 0.97
@@ -184,3 +189,4 @@ def test_faint_clusters_leave_visible_dark_electrons_alone(rng):
     image = 1000.0 + rng.normal(0.0, 4.0, (300, 400)) + 10.4 * rng.poisson(0.45, (300, 400))
     model = constant_model(BACKGROUND, steps=("faint_clusters",))
     assert (run(predict(model, ArraySource(image.astype(np.float32)))).labels == BACKGROUND).all()
+
