@@ -39,6 +39,9 @@ Figures:
   (:func:`~ccdstudio.simulate.detection.glow_observer`) given the pedestal and noise the model's
   normalisation measures; and the same observer given the true pedestal with its drift, or only its mean,
   and the true read noise: how well a frame shows its glow edge at all;
+- per-class F1 and cluster recall and precision on raw frames whose dark charge is at least
+  :data:`MIN_DARK_SIGMA` read noises (:data:`DARK`), which their overscans do not show, and on raw frames
+  that count electrons (:data:`COUNTING`), next to the model without its ``dark_counts`` step;
 - robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
   when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
   and when the pedestal moves by 10^4 ADU and the gain triples; the share of overscan pixels called
@@ -49,7 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,9 +63,11 @@ from ccdstudio.simulate.detection import GLOW_WINDOW, SIGNAL_BINS, Efficiency, d
 
 if TYPE_CHECKING:
     from ccdstudio.io.source import ArraySource
+    from ccdstudio.ml.metrics import Evaluation
     from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.normalize import Stats
     from ccdstudio.simulate.ccd import SimulatedFrame
+    from ccdstudio.simulate.params import CCDParams
 
 GROUP = "ccd_model"
 
@@ -77,6 +82,16 @@ SERIES: tuple[tuple[int, tuple[int, int], int], ...] = ((5, (1024, 1024), 7001),
 """``(frames, (height, width), seed)`` of series of exposures of one CCD each (raw, with the card's overscans):
 the CCDs of the first square and the first wide frame of the card's two test sets."""
 QUICK_SERIES: tuple[tuple[int, tuple[int, int], int], ...] = ((3, (512, 512), 7305),)
+DARK: tuple[int, tuple[int, int], range] = (12, (1024, 1024), range(8000, 9000))
+"""``(frames, (height, width), seeds)``: raw frames (the card's overscans) with dark charge of at least
+:data:`MIN_DARK_SIGMA` read noises, the first frames of these seeds that have it (3.5 % of random frames)."""
+QUICK_DARK: tuple[int, tuple[int, int], range] = (2, (512, 512), range(8000, 9000))
+MIN_DARK_SIGMA = 2.0
+COUNTING: tuple[int, tuple[int, int], range] = (12, (1024, 1024), range(8000, 9000))
+"""Raw frames that count electrons: an electron worth at least :data:`MIN_ELECTRON_SIGMA` read noises (skipper
+readouts, 4 % of random frames)."""
+QUICK_COUNTING: tuple[int, tuple[int, int], range] = (1, (512, 512), range(8000, 9000))
+MIN_ELECTRON_SIGMA = 8.0
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 MIN_SIGNAL_SIGMA = SIGNAL_BINS[0]
@@ -313,6 +328,43 @@ def series_masks(model: LoadedModel, series: Sequence[tuple[int, tuple[int, int]
     return plain, masked
 
 
+def picked_frames(frames: tuple[int, tuple[int, int], range], keep: Callable[[CCDParams], bool]
+                  ) -> Iterator[TestFrame]:
+    """Raw test frames (the card's overscans) of ``frames``' size: the first frame of each of its seeds whose
+    parameters ``keep`` accepts, until there are as many as it asks for."""
+    from ccdstudio.simulate.params import CCDParams
+
+    count, shape, seeds = frames
+    fixed = {"overscan": OVERSCAN[0], "overscan_rows": OVERSCAN[1]}
+    kept = (seed for seed in seeds if keep(CCDParams.random(np.random.default_rng([seed, 0]), **fixed)))
+    return test_frames([(1, shape, seed) for seed in itertools.islice(kept, count)], overscan=OVERSCAN)
+
+
+def score(model: LoadedModel, tests: Iterable[TestFrame]) -> tuple[Evaluation, ClusterTally]:
+    """The model's per-class :class:`~ccdstudio.ml.metrics.Evaluation` and cluster tally on ``tests``."""
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.infer import predict
+    from ccdstudio.ml.metrics import Evaluation
+    from ccdstudio.simulate.ccd import CLUSTER
+
+    evaluation, clusters = Evaluation(model.info.classes.names), ClusterTally()
+    for test in tests:
+        labels = test.data(run(predict(model, test.source())).labels)
+        evaluation.add(test.frame.labels, labels)
+        clusters.add(labels == CLUSTER, test.frame)
+    return evaluation, clusters
+
+
+def dark_charge(params: CCDParams) -> bool:
+    """Whether a frame's dark charge is at least :data:`MIN_DARK_SIGMA` read noises."""
+    return params.dark_current * params.gain >= MIN_DARK_SIGMA * params.sigma
+
+
+def counting(params: CCDParams) -> bool:
+    """Whether a frame counts electrons: one is worth at least :data:`MIN_ELECTRON_SIGMA` read noises."""
+    return params.gain >= MIN_ELECTRON_SIGMA * params.sigma
+
+
 def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
     """How the model's classes hold up when one frame is damaged (see the module docstring)."""
     from ccdstudio.io.source import ArraySource
@@ -360,7 +412,7 @@ def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
 
 
 def run(quick: bool) -> Iterator[Figure]:
-    from ccdstudio.ml.modelfile import load_model, resolve_model
+    from ccdstudio.ml.modelfile import LoadedModel, load_model, resolve_model
 
     model = load_model(resolve_model())
     result = compare(model, QUICK_SETS if quick else TEST_SETS, OVERSCAN)
@@ -409,6 +461,25 @@ def run(quick: bool) -> Iterator[Figure]:
     for name in GLOW_OBSERVERS[1:]:
         yield Figure(GROUP, f"F1 glowing of a local observer told the {name}", glow[name].f1, "",
                      note=f"{GLOW_WINDOW} px box mean >= 3 read noises")
+    without = LoadedModel(model.net, dataclasses.replace(
+        model.info, postprocess=tuple(step for step in model.info.postprocess if step != "dark_counts")))
+    sets = (("dark charge", QUICK_DARK if quick else DARK, dark_charge, f"dark charge >= {MIN_DARK_SIGMA:g}"),
+            ("counting electrons", QUICK_COUNTING if quick else COUNTING, counting,
+             f"an electron >= {MIN_ELECTRON_SIGMA:g}"))
+    for name, frames, keep, what in sets:
+        note = f"{frames[0]} raw frames, {what} read noises"
+        evaluation, clusters = score(model, picked_frames(frames, keep))
+        report, other, plain = evaluation.report(), None, None
+        if keep is counting and without.info.postprocess != model.info.postprocess:
+            baseline, plain = score(without, picked_frames(frames, keep))
+            other = baseline.report()
+        compared = "without dark_counts" if other else ""
+        for label in model.info.classes.names:
+            yield Figure(GROUP, f"F1 {label}, {name}", report[label]["f1-score"], "",
+                         other[label]["f1-score"] if other else None, compared, higher_is_better=True, note=note)
+        for label, attribute in (("recall (> 3 sigma)", "recall"), ("precision (objects)", "precision")):
+            yield Figure(GROUP, f"cluster {label}, {name}", getattr(clusters, attribute), "",
+                         getattr(plain, attribute) if plain else None, compared, higher_is_better=True, note=note)
     first = next(test_frames(QUICK_SETS if quick else TEST_SETS, overscan=OVERSCAN))
     for name, value in robustness(model, first).items():
         yield Figure(GROUP, name, value, "", higher_is_better=True)

@@ -60,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio train --data frames/ --classes ccd --postprocess hot_lines --out ccd.safetensors
         ccdstudio train --data raw-frames/ --classes ccd --pedestal overscan --postprocess glow_edge --out ccd.safetensors
         ccdstudio train --data frames/ --classes ccd --postprocess faint_clusters --out ccd.safetensors
+        ccdstudio train --data skipper-frames/ --classes ccd --postprocess dark_counts --out skipper.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
         ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors
@@ -123,7 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(needs background, hot_pixel and cluster classes and the ccd normalisation); glow_edge "
                         "places the faint edge of amplifier glow on raw frames with serial and parallel overscans "
                         "(needs background and glowing); faint_clusters finds small clusters the network lets go "
-                        "by sums of one to nine pixels against the local noise (needs background and cluster)")
+                        "by sums of one to nine pixels against the local noise (needs background and cluster); "
+                        "dark_counts, on skipper frames that count electrons, makes objects no brighter than the "
+                        "dark charge makes by chance background (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")

@@ -25,6 +25,11 @@ refuses a model that asks for a step it cannot run.
   scatter upwards far more than downwards (the shot noise of dark charge). The glow is searched too, against
   its own shot noise and at a higher level. Needs the classes background and cluster (glowing is optional),
   and the ``ccd`` normalisation.
+- ``"dark_counts"``: on frames whose pixel values fall into peaks at whole electrons (skipper readouts of
+  many samples, :func:`ccdstudio.imaging.dark_counts.electron_step`), cluster objects that hold no more
+  electrons than the dark charge around them puts into as many pixels by chance somewhere in the frame
+  (:func:`ccdstudio.imaging.dark_counts.dark_like`) become background, or glowing where their surroundings
+  glow. Needs the classes background and cluster, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ if TYPE_CHECKING:
 
 STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster"),
                                      "glow_edge": ("background", "glowing"),
-                                     "faint_clusters": ("background", "cluster")}
+                                     "faint_clusters": ("background", "cluster"),
+                                     "dark_counts": ("background", "cluster")}
 """Every known step and the classes it needs."""
 
 
@@ -119,6 +125,8 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
             job = _glow_edge(class_names, source, plane, labels, cancel)
         elif step == "faint_clusters":
             job = _faint_clusters(class_names, read, labels, cancel)
+        elif step == "dark_counts":
+            job = _dark_counts(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -249,3 +257,54 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
     mask = np.concatenate(found)
     labels[mask] = cluster
     return int(mask.sum())
+
+
+SAMPLE = 1_000_000
+"""Pixels (whole rows, evenly spread) in which ``dark_counts`` looks for peaks at whole electrons."""
+
+
+def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
+                 cancel: CancelToken | None) -> Job[int]:
+    """Cluster and hot-pixel objects dark charge explains become background (glowing where most of their
+    surroundings glow), on frames that count electrons; nothing changes on others. Electrons are counted
+    ``STRIP`` rows at a time."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts, electron_step
+
+    height, width = labels.shape
+    every = max(1, -(-height * width // SAMPLE))
+    step = electron_step(read((slice(0, height, every), slice(0, width))))
+    if step is None:
+        yield Progress(1.0, "dark counts: the frame does not count electrons")
+        return 0
+    classes = [class_names.index(name) for name in ("cluster", "hot_pixel") if name in class_names]
+    objects = [ndimage.label(labels == index, np.ones((3, 3), bool)) for index in classes]
+    charges = [np.zeros(count + 1) for _, count in objects]
+    starts = range(0, height, STRIP)  # STRIP is a multiple of BLOCK
+    electrons = []
+    for done, start in enumerate(starts, start=1):
+        check(cancel)
+        rows = slice(start, min(start + STRIP, height))
+        counts = electron_counts(read((rows, slice(0, width))), step)
+        electrons.append(block_electrons(counts))
+        for (found, _), charge in zip(objects, charges):
+            charge += np.bincount(found[rows].ravel(), np.nan_to_num(counts).ravel(), charge.size)
+        yield Progress(done / len(starts), f"dark counts: electrons, strip {done}/{len(starts)}")
+    rates = dark_rates(np.concatenate(electrons))
+    freed, dark = np.zeros(labels.shape, bool), 0
+    for (found, count), charge in zip(objects, charges):
+        boxes = ndimage.find_objects(found)
+        first = np.array([(box[0].start // BLOCK, box[1].start // BLOCK) for box in boxes], np.int64).reshape(-1, 2)
+        like = dark_like(charge[1:], np.bincount(found.ravel(), minlength=count + 1)[1:],
+                         rates[first[:, 0], first[:, 1]], labels.size)
+        freed |= np.concatenate([[False], like])[found]
+        dark += int(like.sum())
+    labels[freed] = class_names.index("background")
+    if "glowing" in class_names:
+        glowing = class_names.index("glowing")
+        share = ndimage.uniform_filter((labels == glowing).astype(np.float32), 15)
+        labels[freed & (share > 0.5)] = glowing
+    yield Progress(1.0, f"dark counts: {dark} objects of dark charge")
+    return int(freed.sum())

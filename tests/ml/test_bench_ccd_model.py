@@ -25,3 +25,9 @@ def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
     assert figures["cluster recall (> 3 sigma), hot pixels known"].value >= figures["cluster recall (> 3 sigma)"].value
     series = figures["cluster recall (> 3 sigma), series with their hot-pixel mask"]
     assert 0 < series.value <= 1 and series.baseline_name == "the same frames one by one"
+    # Raw frames whose dark charge the overscans do not show: not glowing all over.
+    assert figures["F1 background, dark charge"].value > 0.5  # 0.01 when the overscan set the pedestal
+    assert "dark charge >= 2 read noises" in figures["F1 glowing, dark charge"].note
+    # Skipper frames that count electrons, with and without the dark_counts step.
+    precision = figures["cluster precision (objects), counting electrons"]
+    assert "an electron >= 8 read noises" in precision.note and 0 <= precision.value <= 1

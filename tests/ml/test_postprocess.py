@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from ccdstudio.io.source import ArraySource
 from ccdstudio.jobs import run
@@ -190,3 +191,34 @@ def test_faint_clusters_leave_visible_dark_electrons_alone(rng):
     model = constant_model(BACKGROUND, steps=("faint_clusters",))
     assert (run(predict(model, ArraySource(image.astype(np.float32)))).labels == BACKGROUND).all()
 
+
+@pytest.mark.parametrize("strip", [postprocess.STRIP, 64])
+def test_dark_counts_make_dark_electrons_background_on_frames_that_count_them(rng, monkeypatch, strip):
+    """A skipper frame (gain 10 ADU, read noise 0.4: 25 noise units an electron) whose network called every
+    pixel of an electron or more cluster: the dark electrons go, the clusters stay; glowing where it glows."""
+    from tests.imaging.test_dark_counts import counting_frame
+
+    monkeypatch.setattr(postprocess, "STRIP", strip)
+    z, clusters = counting_frame(rng, dark=0.05)
+    source = ArraySource(1000.0 + 0.4 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    called = (z - ndimage.minimum_filter1d(z, 15, axis=1) > 14.0) | (clusters > 0)
+    labels = np.where(called, CLUSTER, BACKGROUND).astype(np.uint8)
+    labels[:, :128][~called[:, :128]] = GLOWING
+    names = ClassSet.preset("ccd").names
+    changed = run(postprocess.run_steps(("dark_counts",), names, source, 0, stats, labels))
+    brightest = ndimage.maximum_position(z, clusters, range(1, 13))
+    assert all(labels[position] == CLUSTER for position in brightest)
+    dark = called & (clusters == 0)
+    assert changed == (called & (labels != CLUSTER)).sum() and (labels[dark] != CLUSTER).mean() > 0.99
+    assert (labels[:, :120][dark[:, :120]] != BACKGROUND).all() and (labels[:, 136:][dark[:, 136:]] != GLOWING).all()
+
+
+def test_dark_counts_change_nothing_on_frames_that_do_not_count_electrons(rng):
+    image = (1000.0 + rng.normal(0.0, 4.0, (300, 400)) + 10.4 * rng.poisson(0.45, (300, 400))).astype(np.float32)
+    labels = np.where(image > 1020.0, CLUSTER, BACKGROUND).astype(np.uint8)
+    before, source = labels.copy(), ArraySource(image)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    events = list(postprocess.run_steps(("dark_counts",), ClassSet.preset("ccd").names, source, 0, stats, labels))
+    assert any("does not count electrons" in event.message for event in events if hasattr(event, "message"))
+    assert np.array_equal(labels, before)
