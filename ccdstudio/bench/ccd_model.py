@@ -411,8 +411,34 @@ def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
     }
 
 
+def special_frames(model: LoadedModel, quick: bool) -> Iterator[Figure]:
+    """Figures on raw frames with dark charge and on frames that count electrons, the latter next to the
+    model without its ``dark_counts`` step."""
+    from ccdstudio.ml.modelfile import LoadedModel
+
+    without = LoadedModel(model.net, dataclasses.replace(
+        model.info, postprocess=tuple(step for step in model.info.postprocess if step != "dark_counts")))
+    sets = (("dark charge", QUICK_DARK if quick else DARK, dark_charge, f"dark charge >= {MIN_DARK_SIGMA:g}"),
+            ("counting electrons", QUICK_COUNTING if quick else COUNTING, counting,
+             f"an electron >= {MIN_ELECTRON_SIGMA:g}"))
+    for name, frames, keep, what in sets:
+        note = f"{frames[0]} raw frames, {what} read noises"
+        evaluation, clusters = score(model, picked_frames(frames, keep))
+        report, other, plain = evaluation.report(), None, None
+        if keep is counting and without.info.postprocess != model.info.postprocess:
+            baseline, plain = score(without, picked_frames(frames, keep))
+            other = baseline.report()
+        compared = "without dark_counts" if other else ""
+        for label in model.info.classes.names:
+            yield Figure(GROUP, f"F1 {label}, {name}", report[label]["f1-score"], "",
+                         other[label]["f1-score"] if other else None, compared, higher_is_better=True, note=note)
+        for label, attribute in (("recall (> 3 sigma)", "recall"), ("precision (objects)", "precision")):
+            yield Figure(GROUP, f"cluster {label}, {name}", getattr(clusters, attribute), "",
+                         getattr(plain, attribute) if plain else None, compared, higher_is_better=True, note=note)
+
+
 def run(quick: bool) -> Iterator[Figure]:
-    from ccdstudio.ml.modelfile import LoadedModel, load_model, resolve_model
+    from ccdstudio.ml.modelfile import load_model, resolve_model
 
     model = load_model(resolve_model())
     result = compare(model, QUICK_SETS if quick else TEST_SETS, OVERSCAN)
@@ -461,25 +487,7 @@ def run(quick: bool) -> Iterator[Figure]:
     for name in GLOW_OBSERVERS[1:]:
         yield Figure(GROUP, f"F1 glowing of a local observer told the {name}", glow[name].f1, "",
                      note=f"{GLOW_WINDOW} px box mean >= 3 read noises")
-    without = LoadedModel(model.net, dataclasses.replace(
-        model.info, postprocess=tuple(step for step in model.info.postprocess if step != "dark_counts")))
-    sets = (("dark charge", QUICK_DARK if quick else DARK, dark_charge, f"dark charge >= {MIN_DARK_SIGMA:g}"),
-            ("counting electrons", QUICK_COUNTING if quick else COUNTING, counting,
-             f"an electron >= {MIN_ELECTRON_SIGMA:g}"))
-    for name, frames, keep, what in sets:
-        note = f"{frames[0]} raw frames, {what} read noises"
-        evaluation, clusters = score(model, picked_frames(frames, keep))
-        report, other, plain = evaluation.report(), None, None
-        if keep is counting and without.info.postprocess != model.info.postprocess:
-            baseline, plain = score(without, picked_frames(frames, keep))
-            other = baseline.report()
-        compared = "without dark_counts" if other else ""
-        for label in model.info.classes.names:
-            yield Figure(GROUP, f"F1 {label}, {name}", report[label]["f1-score"], "",
-                         other[label]["f1-score"] if other else None, compared, higher_is_better=True, note=note)
-        for label, attribute in (("recall (> 3 sigma)", "recall"), ("precision (objects)", "precision")):
-            yield Figure(GROUP, f"cluster {label}, {name}", getattr(clusters, attribute), "",
-                         getattr(plain, attribute) if plain else None, compared, higher_is_better=True, note=note)
+    yield from special_frames(model, quick)
     first = next(test_frames(QUICK_SETS if quick else TEST_SETS, overscan=OVERSCAN))
     for name, value in robustness(model, first).items():
         yield Figure(GROUP, name, value, "", higher_is_better=True)
