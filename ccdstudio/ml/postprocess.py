@@ -26,10 +26,11 @@ refuses a model that asks for a step it cannot run.
   its own shot noise and at a higher level. Needs the classes background and cluster (glowing is optional),
   and the ``ccd`` normalisation.
 - ``"dark_counts"``: on frames whose pixel values fall into peaks at whole electrons (skipper readouts of
-  many samples, :func:`ccdstudio.imaging.dark_counts.electron_step`), cluster objects that hold no more
-  electrons than the dark charge around them puts into as many pixels by chance somewhere in the frame
-  (:func:`ccdstudio.imaging.dark_counts.dark_like`) become background, or glowing where their surroundings
-  glow. Needs the classes background and cluster, and the ``ccd`` normalisation.
+  many samples, :func:`ccdstudio.imaging.dark_counts.electron_step`), cluster and hot-pixel objects that
+  hold no more electrons than the dark charge of their 64 x 64 block puts into as many pixels by chance
+  somewhere in the frame (:func:`ccdstudio.imaging.dark_counts.dark_like`) become background, or glowing
+  where their surroundings glow. Needs the classes background and cluster (hot_pixel is optional), and the
+  ``ccd`` normalisation.
 """
 
 from __future__ import annotations
