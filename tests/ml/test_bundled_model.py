@@ -65,7 +65,7 @@ def test_description_classes_channels_and_normalisation():
     assert info.in_channels == 1
     assert info.normalization.method == "ccd" and info.normalization.pedestal == "dark"
     assert info.training["config"]["epochs"] >= 1 and len(info.training["images"]) > 1
-    assert info.postprocess == ("hot_lines", "glow_edge", "faint_clusters")
+    assert info.postprocess == ("hot_lines", "glow_edge", "faint_clusters", "dark_counts")
 
 
 def test_a_hot_column_too_faint_to_see_pixel_by_pixel_is_found(model):
@@ -147,3 +147,31 @@ def test_the_overscans_of_a_raw_frame_place_the_faint_edge_of_the_glow(model):
         return 2 * (found & truth & scored).sum() / ((found & scored).sum() + truth.sum())
 
     assert f1(labels == GLOWING) > 0.97 and f1(labels == GLOWING) > f1(trimmed == GLOWING) + 0.02
+
+
+def test_dark_charge_no_overscan_shows_is_not_glow(model):
+    from ccdstudio.simulate.ccd import GLOWING
+    from ccdstudio.simulate.ccd_files import raw_plane
+
+    # 16 electrons a pixel of dark charge, 4 read noises, and a glow that fades within 150 px of the amplifier
+    params = CCDParams(pedestal=1500.0, read_noise=8.0, gain=2.0, dark_current=16.0, glow_peak=60.0, glow_length=40.0,
+                       hot_pixel_density=20.0, point_density=100.0, overscan=64, overscan_rows=32)
+    frame = simulate_ccd((512, 512), params, np.random.default_rng(9))
+    raw, header = raw_plane(frame)
+    labels = run(predict(model, ArraySource(raw, headers=[header]))).labels[:512, :512]
+    truth = frame.labels == GLOWING
+    assert 0 < truth.mean() < 0.1 and abs((labels == GLOWING).mean() - truth.mean()) < 0.02
+
+
+def test_single_dark_electrons_of_a_skipper_frame_are_background(model):
+    from ccdstudio.simulate.ccd import CLUSTER
+    from ccdstudio.simulate.ccd_files import raw_plane
+
+    # 256 samples: read noise 0.25 ADU, an electron 5 ADU (20 read noises); 0.05 dark electrons a pixel
+    params = CCDParams(pedestal=1500.0, read_noise=4.0, n_samples=256, gain=5.0, dark_current=0.05,
+                       glow_peak=0.0, hot_pixel_density=0.0, point_density=100.0, overscan=64, overscan_rows=32)
+    frame = simulate_ccd((512, 512), params, np.random.default_rng(10))
+    raw, header = raw_plane(frame)
+    labels = run(predict(model, ArraySource(raw, headers=[header]))).labels[:512, :512]
+    objects = count_objects(frame.labels, labels, CLUSTER).summary()
+    assert objects["detection_precision"] > 0.8 and objects["detection_recall"] > 0.9
