@@ -63,7 +63,8 @@ def _array_shape(header: Mapping[str, Any]) -> tuple[int, int] | None:
     return None
 
 
-def _clip(window: Window, shape: tuple[int, int] | None) -> Window | None:
+def clip_window(window: Window, shape: tuple[int, int] | None) -> Window | None:
+    """``window`` cut to an array of ``shape`` (as it is when ``shape`` is None); None when nothing is left."""
     if shape is None:
         return window
     rows = slice(min(window[0].start, shape[0]), min(window[0].stop, shape[0]))
@@ -79,7 +80,7 @@ def _card_window(header: Mapping[str, Any], card: str) -> Window | None:
         window = parse_section(header[card])
     except FormatError:
         return None
-    return _clip(window, _array_shape(header))
+    return clip_window(window, _array_shape(header))
 
 
 def data_window(header: Mapping[str, Any]) -> Window | None:

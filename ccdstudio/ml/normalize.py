@@ -37,7 +37,7 @@ import numpy as np
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.noise import CLIPPED_STD, MAD_TO_SIGMA, robust_pedestal
 from ccdstudio.imaging.overscan import plane_pedestal
-from ccdstudio.io.ccd import data_window
+from ccdstudio.io.ccd import clip_window, data_window
 from ccdstudio.io.source import ImageSource
 
 Method = Literal["ccd", "percentile", "none"]
@@ -222,10 +222,8 @@ def sample_planes(source: ImageSource, planes: Sequence[int], max_pixels: int = 
     """A regular sample of ``planes`` (``(channels, h', w')``), at most ``max_pixels`` per plane, read lazily;
     of the data section alone when the first plane's header names one (DATASEC)."""
     height, width = source.planes[planes[0]].shape
-    rows, cols = data_window(source.planes[planes[0]].header) or (slice(0, height), slice(0, width))
-    rows, cols = slice(rows.start, min(rows.stop, height)), slice(cols.start, min(cols.stop, width))
-    if rows.start >= rows.stop or cols.start >= cols.stop:  # a DATASEC of another (uncropped) image
-        rows, cols = slice(0, height), slice(0, width)
+    data = data_window(source.planes[planes[0]].header)  # may name pixels beyond a cropped plane
+    rows, cols = (data and clip_window(data, (height, width))) or (slice(0, height), slice(0, width))
     step = max(1, math.ceil(math.sqrt((rows.stop - rows.start) * (cols.stop - cols.start) / max_pixels)))
     window = (slice(rows.start, rows.stop, step), slice(cols.start, cols.stop, step))
     return source.read_stack(list(planes), window)
