@@ -340,19 +340,21 @@ def picked_frames(frames: tuple[int, tuple[int, int], range], keep: Callable[[CC
     return test_frames([(1, shape, seed) for seed in itertools.islice(kept, count)], overscan=OVERSCAN)
 
 
-def score(model: LoadedModel, tests: Iterable[TestFrame]) -> tuple[Evaluation, ClusterTally]:
-    """The model's per-class :class:`~ccdstudio.ml.metrics.Evaluation` and cluster tally on ``tests``."""
+def score(models: Sequence[LoadedModel], tests: Iterable[TestFrame]) -> list[tuple[Evaluation, ClusterTally]]:
+    """Each model's per-class :class:`~ccdstudio.ml.metrics.Evaluation` and cluster tally on ``tests``
+    (each frame simulated once for all of them)."""
     from ccdstudio.jobs import run
     from ccdstudio.ml.infer import predict
     from ccdstudio.ml.metrics import Evaluation
     from ccdstudio.simulate.ccd import CLUSTER
 
-    evaluation, clusters = Evaluation(model.info.classes.names), ClusterTally()
+    scores = [(Evaluation(model.info.classes.names), ClusterTally()) for model in models]
     for test in tests:
-        labels = test.data(run(predict(model, test.source())).labels)
-        evaluation.add(test.frame.labels, labels)
-        clusters.add(labels == CLUSTER, test.frame)
-    return evaluation, clusters
+        for model, (evaluation, clusters) in zip(models, scores):
+            labels = test.data(run(predict(model, test.source())).labels)
+            evaluation.add(test.frame.labels, labels)
+            clusters.add(labels == CLUSTER, test.frame)
+    return scores
 
 
 def dark_charge(params: CCDParams) -> bool:
@@ -423,12 +425,13 @@ def special_frames(model: LoadedModel, quick: bool) -> Iterator[Figure]:
              f"an electron >= {MIN_ELECTRON_SIGMA:g}"))
     for name, frames, keep, what in sets:
         note = f"{frames[0]} raw frames, {what} read noises"
-        evaluation, clusters = score(model, picked_frames(frames, keep))
+        with_baseline = keep is counting and without.info.postprocess != model.info.postprocess
+        (evaluation, clusters), *baseline = score([model, without] if with_baseline else [model],
+                                                  picked_frames(frames, keep))
         report, other, plain = evaluation.report(), None, None
-        if keep is counting and without.info.postprocess != model.info.postprocess:
-            baseline, plain = score(without, picked_frames(frames, keep))
-            other = baseline.report()
-        compared = "without dark_counts" if other else ""
+        if baseline:
+            other, plain = baseline[0][0].report(), baseline[0][1]
+        compared = "without dark_counts" if baseline else ""
         for label in model.info.classes.names:
             yield Figure(GROUP, f"F1 {label}, {name}", report[label]["f1-score"], "",
                          other[label]["f1-score"] if other else None, compared, higher_is_better=True, note=note)
