@@ -41,7 +41,9 @@ Figures:
   and the true read noise: how well a frame shows its glow edge at all;
 - per-class F1 and cluster recall and precision on raw frames whose dark charge is at least
   :data:`MIN_DARK_SIGMA` read noises (:data:`DARK`), which their overscans do not show, and on raw frames
-  that count electrons (:data:`COUNTING`), next to the model without its ``dark_counts`` step;
+  that count electrons (:data:`COUNTING`: an electron of :data:`MIN_ELECTRON_SIGMA` read noises or more;
+  :data:`FEW_NOISES`: of :data:`~ccdstudio.imaging.dark_counts.MIN_STEP` to that, as DAMIC-M and SENSEI
+  read), next to the model without its ``dark_counts`` step;
 - robustness, on the first test frame: the share of pixels whose class stays the same away from the damage
   when three columns are NaN, when 10 x 10 blocks saturate, when 64 columns of serial overscan are appended,
   and when the pedestal moves by 10^4 ADU and the gain triples; the share of overscan pixels called
@@ -92,6 +94,10 @@ COUNTING: tuple[int, tuple[int, int], range] = (12, (1024, 1024), range(8000, 90
 readouts, 4 % of random frames)."""
 QUICK_COUNTING: tuple[int, tuple[int, int], range] = (1, (512, 512), range(8000, 9000))
 MIN_ELECTRON_SIGMA = 8.0
+FEW_NOISES: tuple[int, tuple[int, int], range] = (12, (1024, 1024), range(8000, 9000))
+"""Raw frames whose electron is worth a few read noises: from ``dark_counts``' smallest step
+(:data:`~ccdstudio.imaging.dark_counts.MIN_STEP`) to :data:`MIN_ELECTRON_SIGMA` (2 % of random frames)."""
+QUICK_FEW_NOISES: tuple[int, tuple[int, int], range] = (1, (512, 512), range(8000, 9000))
 SEED_LEVELS = (3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 7.0, 8.0)
 GROW_LEVELS = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 MIN_SIGNAL_SIGMA = SIGNAL_BINS[0]
@@ -367,6 +373,14 @@ def counting(params: CCDParams) -> bool:
     return params.gain >= MIN_ELECTRON_SIGMA * params.sigma
 
 
+def few_noises(params: CCDParams) -> bool:
+    """Whether a frame's electron is worth from :data:`~ccdstudio.imaging.dark_counts.MIN_STEP` to
+    :data:`MIN_ELECTRON_SIGMA` read noises."""
+    from ccdstudio.imaging.dark_counts import MIN_STEP
+
+    return MIN_STEP * params.sigma <= params.gain < MIN_ELECTRON_SIGMA * params.sigma
+
+
 def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
     """How the model's classes hold up when one frame is damaged (see the module docstring)."""
     from ccdstudio.io.source import ArraySource
@@ -416,16 +430,19 @@ def robustness(model: LoadedModel, test: TestFrame) -> dict[str, float]:
 def special_frames(model: LoadedModel, quick: bool) -> Iterator[Figure]:
     """Figures on raw frames with dark charge and on frames that count electrons, the latter next to the
     model without its ``dark_counts`` step."""
+    from ccdstudio.imaging.dark_counts import MIN_STEP
     from ccdstudio.ml.modelfile import LoadedModel
 
     without = LoadedModel(model.net, dataclasses.replace(
         model.info, postprocess=tuple(step for step in model.info.postprocess if step != "dark_counts")))
     sets = (("dark charge", QUICK_DARK if quick else DARK, dark_charge, f"dark charge >= {MIN_DARK_SIGMA:g}"),
             ("counting electrons", QUICK_COUNTING if quick else COUNTING, counting,
-             f"an electron >= {MIN_ELECTRON_SIGMA:g}"))
+             f"an electron >= {MIN_ELECTRON_SIGMA:g}"),
+            ("an electron of a few read noises", QUICK_FEW_NOISES if quick else FEW_NOISES, few_noises,
+             f"an electron {MIN_STEP:g}-{MIN_ELECTRON_SIGMA:g}"))
     for name, frames, keep, what in sets:
         note = f"{frames[0]} raw frames, {what} read noises"
-        with_baseline = keep is counting and without.info.postprocess != model.info.postprocess
+        with_baseline = keep in (counting, few_noises) and without.info.postprocess != model.info.postprocess
         (evaluation, clusters), *baseline = score([model, without] if with_baseline else [model],
                                                   picked_frames(frames, keep))
         report, other, plain = evaluation.report(), None, None

@@ -26,7 +26,7 @@ refuses a model that asks for a step it cannot run.
   its own shot noise and at a higher level. Needs the classes background and cluster (glowing is optional),
   and the ``ccd`` normalisation.
 - ``"dark_counts"``: on frames whose pixel values fall into peaks at whole electrons (skipper readouts of
-  many samples, :func:`ccdstudio.imaging.dark_counts.electron_step`), cluster and hot-pixel objects that
+  many samples, :func:`ccdstudio.imaging.dark_counts.electron_lattice`), cluster and hot-pixel objects that
   hold no more electrons than the dark charge of their 64 x 64 block puts into as many pixels by chance
   somewhere in the frame (:func:`ccdstudio.imaging.dark_counts.dark_like`) become background, or glowing
   where their surroundings glow. Needs the classes background and cluster (hot_pixel is optional), and the
@@ -272,12 +272,13 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     import numpy as np
     from scipy import ndimage
 
-    from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts, electron_step
+    from ccdstudio.imaging.dark_counts import (
+        BLOCK, block_electrons, dark_like, dark_rates, electron_counts, electron_lattice)
 
     height, width = labels.shape
     every = max(1, -(-height * width // SAMPLE))
-    step = electron_step(read((slice(0, height, every), slice(0, width))))
-    if step is None:
+    lattice = electron_lattice(read((slice(0, height, every), slice(0, width))))
+    if lattice is None:
         yield Progress(1.0, "dark counts: the frame does not count electrons")
         return 0
     classes = [class_names.index(name) for name in ("cluster", "hot_pixel") if name in class_names]
@@ -288,7 +289,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     for done, start in enumerate(starts, start=1):
         check(cancel)
         rows = slice(start, min(start + STRIP, height))
-        counts = electron_counts(read((rows, slice(0, width))), step)
+        counts = electron_counts(read((rows, slice(0, width))), lattice)
         electrons.append(block_electrons(counts))
         for (found, _), charge in zip(objects, charges):
             charge += np.bincount(found[rows].ravel(), np.nan_to_num(counts).ravel(), charge.size)

@@ -5,7 +5,10 @@ import pytest
 from scipy import ndimage
 
 from ccdstudio.imaging.dark_counts import (
-    BLOCK, MIN_STEP, block_electrons, dark_like, dark_rates, electron_counts, electron_step)
+    BLOCK, MIN_STEP, Lattice, block_electrons, dark_like, dark_rates, electron_counts, electron_lattice)
+
+ELECTRON = Lattice(25.0, 1.0)
+"""The peaks of :func:`counting_frame` by default."""
 
 
 def counting_frame(rng: np.random.Generator, step: float = 25.0, dark: float = 0.02, shape=(384, 512)):
@@ -26,34 +29,49 @@ def counting_frame(rng: np.random.Generator, step: float = 25.0, dark: float = 0
     return z.astype(np.float32), clusters
 
 
-@pytest.mark.parametrize("step", [10.0, 25.0, 60.0])
-def test_the_step_between_electrons_is_found_through_the_pedestals_drift(rng, step):
-    z, _ = counting_frame(rng, step=step)
-    assert electron_step(z) == pytest.approx(step, rel=0.02)
+@pytest.mark.parametrize(("step", "dark"), [(6.0, 0.02), (10.0, 0.02), (25.0, 0.002), (60.0, 0.02), (10.0, 1.0)])
+def test_the_peaks_at_whole_electrons_are_found_through_the_pedestals_drift(rng, step, dark):
+    z, _ = counting_frame(rng, step=step, dark=dark)
+    lattice = electron_lattice(z)
+    assert lattice.step == pytest.approx(step, rel=0.02)
+    assert lattice.noise == pytest.approx(1.0, rel=0.2)  # more dark charge, more neighbours of an electron
 
 
-def test_frames_that_do_not_count_electrons_have_no_step(rng):
-    assert electron_step(counting_frame(rng, step=0.8, dark=2.0)[0]) is None  # read noise over an electron
-    assert electron_step(counting_frame(rng, step=0.8 * MIN_STEP)[0]) is None  # peaks too close
+def test_the_peaks_are_found_in_any_units(rng):
+    """A frame scaled by 15 read noises (the noise of its darkest blocks, where the pedestal drifts), its values
+    whole ADU of 0.4 read noises: the read noise is measured from the peaks, not taken from the scale. ADU of
+    2 read noises, coarser than the peak of no electron is wide, still show the peaks (a step some 15 % long)."""
+    z, _ = counting_frame(rng, step=8.0)
+    lattice = electron_lattice(np.rint(z / 0.4) / 37.5)
+    assert lattice.step == pytest.approx(8.0 / 15, rel=0.02) and lattice.noise == pytest.approx(1 / 15, rel=0.1)
+    assert electron_lattice(np.rint(z / 2.0) * 2.0).step == pytest.approx(8.0, rel=0.2)
+
+
+def test_frames_that_do_not_count_electrons_have_no_lattice(rng):
+    assert electron_lattice(counting_frame(rng, step=0.8, dark=2.0)[0]) is None  # read noise over an electron
+    assert electron_lattice(counting_frame(rng, step=0.8 * MIN_STEP, dark=0.3)[0]) is None  # peaks too close
     noise = rng.normal(size=(384, 512)).astype(np.float32)
     noise[::7, ::11] += rng.uniform(5.0, 200.0, noise[::7, ::11].shape)  # charge of any amount, no peaks
-    assert electron_step(noise) is None
+    assert electron_lattice(noise) is None
+    noise[:, 100] += 30.0  # a hot column: a peak of one charge, in one column
+    noise[:200, 300] += 20.0
+    assert electron_lattice(noise) is None
 
 
 def test_electrons_are_counted_through_the_pedestals_drift(rng):
     z, clusters = counting_frame(rng, dark=0.3)
-    counts = electron_counts(z, 25.0)
+    counts = electron_counts(z, ELECTRON)
     assert counts.dtype == np.float32 and np.array_equal(counts, np.rint(counts))
     share = np.bincount(counts[clusters == 0].astype(int))[:3] / np.count_nonzero(clusters == 0)
     assert np.allclose(share, np.exp(-0.3) * np.array([1, 0.3, 0.045]), atol=0.005)  # Poisson
     z[5, 7] = np.nan
-    assert np.isnan(electron_counts(z, 25.0)[5, 7]) and np.isfinite(electron_counts(z, 25.0)[5, 8])
+    assert np.isnan(electron_counts(z, ELECTRON)[5, 7]) and np.isfinite(electron_counts(z, ELECTRON)[5, 8])
 
 
 def test_block_electrons_measure_the_dark_charge_of_each_block(rng):
     z, _ = counting_frame(rng, dark=0.3)
     z[:, 448:] += 25.0 * rng.poisson(1.0, (384, 64))  # a glowing strip of one more electron a pixel
-    counts = electron_counts(z, 25.0)
+    counts = electron_counts(z, ELECTRON)
     electrons = block_electrons(counts)
     assert electrons.shape == (384 // BLOCK, 512 // BLOCK)
     assert np.allclose(electrons[:, :7], 0.3, atol=0.05) and np.allclose(electrons[:, 7], 1.3, atol=0.2)
@@ -80,7 +98,7 @@ def test_single_dark_electrons_are_told_from_clusters(rng):
     z, clusters = counting_frame(rng)
     single = (z > 12.5 + ndimage.median_filter(z, 5)) & (clusters == 0)  # dark electrons, one pixel each
     objects, count = ndimage.label((clusters > 0) | single, np.ones((3, 3), bool))
-    counts = electron_counts(z, 25.0)
+    counts = electron_counts(z, ELECTRON)
     rates = dark_rates(block_electrons(counts))
     first = np.array([(box[0].start // BLOCK, box[1].start // BLOCK) for box in ndimage.find_objects(objects)])
     dark = dark_like(np.bincount(objects.ravel(), counts.ravel())[1:], np.bincount(objects.ravel())[1:],

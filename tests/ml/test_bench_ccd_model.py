@@ -31,3 +31,5 @@ def test_quick_run_scores_the_model_against_its_baselines_and_bounds():
     # Skipper frames that count electrons, with and without the dark_counts step.
     precision = figures["cluster precision (objects), counting electrons"]
     assert "an electron >= 8 read noises" in precision.note and 0 <= precision.value <= 1
+    few = figures["cluster precision (objects), an electron of a few read noises"]
+    assert "an electron 4.5-8 read noises" in few.note and few.baseline_name == "without dark_counts"
