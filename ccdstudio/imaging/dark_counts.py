@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
+from ccdstudio.imaging.blocks import padded_blocks
+
 MIN_STEP = 4.5
 """Read noises between the peaks at whole electrons from which a frame counts electrons (closer peaks merge,
 and single electrons no longer stand out as clusters)."""
@@ -175,10 +177,7 @@ def block_electrons(counts: np.ndarray, block: int = BLOCK) -> np.ndarray:
     more and their neighbours are left out. NaN where fewer than a quarter of a whole block's pixels are left."""
     counts = np.array(counts, np.float32)
     counts[ndimage.maximum_filter(np.nan_to_num(counts) >= BRIGHT, 5)] = np.nan
-    rows, cols = -(-counts.shape[0] // block), -(-counts.shape[1] // block)
-    padded = np.full((rows * block, cols * block), np.nan, np.float32)
-    padded[: counts.shape[0], : counts.shape[1]] = counts
-    blocks = padded.reshape(rows, block, cols, block)
+    blocks = padded_blocks(counts, block, block)
     valid = np.isfinite(blocks).sum(axis=(1, 3))
     empty = (blocks == 0).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ccdstudio.imaging.blocks import padded_blocks
 from ccdstudio.imaging.noise import MAD_TO_SIGMA
 
 OFFSET = 0.1
@@ -88,11 +89,9 @@ def local_noise(excess: np.ndarray, valid: np.ndarray, run: int = RUN, block: in
     height, width = excess.shape
     every = max(run // 4, 1)  # neighbouring run means overlap; a quarter of a run apart is enough
     means = np.where(counts > 0.5, sums / np.maximum(counts, 1e-6), np.nan)[::every]
-    block_rows = max(block // every, 1)
-    rows, cols = -(-height // block), -(-width // block)
-    padded = np.full((rows * block_rows, cols * block), np.nan, np.float32)
-    padded[: means.shape[0], :width] = means
-    blocks = padded.reshape(rows, block_rows, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    blocks = padded_blocks(means, max(block // every, 1), block)
+    rows, cols = blocks.shape[0], blocks.shape[2]
+    blocks = blocks.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
     empty = ~np.isfinite(blocks).any(axis=2)
     blocks[empty] = 0  # no all-NaN slices for nanmedian (warnings filters are not thread-safe)
     deviation = np.abs(blocks - np.nanmedian(blocks, axis=2, keepdims=True))
