@@ -95,6 +95,8 @@ def electron_lattice(z: np.ndarray) -> Lattice | None:
     if np.count_nonzero(finite) < 1000:
         return None
     centre, width, empty = _central_peak(residuals[finite])
+    if width <= 0:  # no noise at all
+        return None
     units = (residuals - centre) / np.float32(width)
     bright = np.count_nonzero(units > 3.0, axis=0)
     lines = bright > 2 * ndimage.median_filter(bright, 7, mode="nearest") + 5

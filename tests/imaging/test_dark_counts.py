@@ -1,5 +1,7 @@
 """Frames that count electrons: the step between the peaks, and objects that dark charge explains."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -53,6 +55,10 @@ def test_frames_that_do_not_count_electrons_have_no_lattice(rng):
     noise = rng.normal(size=(384, 512)).astype(np.float32)
     noise[::7, ::11] += rng.uniform(5.0, 200.0, noise[::7, ::11].shape)  # charge of any amount, no peaks
     assert electron_lattice(noise) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by a width of zero
+        assert electron_lattice(np.zeros((100, 100), np.float32)) is None
+        assert electron_lattice(np.full((100, 100), np.nan, np.float32)) is None
     noise[:, 100] += 30.0  # a hot column: a peak of one charge, in one column
     noise[:200, 300] += 20.0
     assert electron_lattice(noise) is None
