@@ -308,5 +308,6 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
         glowing = class_names.index("glowing")
         share = ndimage.uniform_filter((labels == glowing).astype(np.float32), 15)
         labels[freed & (share > 0.5)] = glowing
-    yield Progress(1.0, f"dark counts: {dark} objects of dark charge")
+    yield Progress(1.0, f"dark counts: {dark} objects of dark charge (an electron is "
+                        f"{lattice.step / lattice.noise:.1f} read noises: {lattice.noise / lattice.step:.3f} e-)")
     return int(freed.sum())

@@ -1,6 +1,7 @@
 """Post-processing a model file asks for: faint hot columns and rows become hot_pixel after the network."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -206,7 +207,11 @@ def test_dark_counts_make_dark_electrons_background_on_frames_that_count_them(rn
     labels = np.where(called, CLUSTER, BACKGROUND).astype(np.uint8)
     labels[:, :128][~called[:, :128]] = GLOWING
     names = ClassSet.preset("ccd").names
-    changed = run(postprocess.run_steps(("dark_counts",), names, source, 0, stats, labels))
+    messages = []
+    changed = run(postprocess.run_steps(("dark_counts",), names, source, 0, stats, labels),
+                  lambda event: messages.append(getattr(event, "message", "")))
+    scale = re.search(r"an electron is ([\d.]+) read noises: ([\d.]+) e-", messages[-1])  # a skipper's calibration
+    assert float(scale[1]) == pytest.approx(25.0, rel=0.02) and float(scale[2]) == pytest.approx(0.04, abs=0.001)
     brightest = ndimage.maximum_position(z, clusters, range(1, 13))
     assert all(labels[position] == CLUSTER for position in brightest)
     dark = called & (clusters == 0)
