@@ -31,6 +31,10 @@ refuses a model that asks for a step it cannot run.
   somewhere in the frame (:func:`ccdstudio.imaging.dark_counts.dark_like`) become background, or glowing
   where their surroundings glow. Needs the classes background and cluster (hot_pixel is optional), and the
   ``ccd`` normalisation.
+- ``"lone_deposits"``: hot-pixel objects of one or two pixels with charge beside them on a side that the
+  readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`) become ``cluster``: a
+  deposit diffuses into its neighbours on every side, a hot pixel only trails. Needs the classes hot_pixel and
+  cluster, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ if TYPE_CHECKING:
 STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "cluster"),
                                      "glow_edge": ("background", "glowing"),
                                      "faint_clusters": ("background", "cluster"),
-                                     "dark_counts": ("background", "cluster")}
+                                     "dark_counts": ("background", "cluster"),
+                                     "lone_deposits": ("hot_pixel", "cluster")}
 """Every known step and the classes it needs."""
 
 
@@ -128,6 +133,8 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
             job = _faint_clusters(class_names, read, labels, cancel)
         elif step == "dark_counts":
             job = _dark_counts(class_names, read, labels, cancel)
+        elif step == "lone_deposits":
+            job = _lone_deposits(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -311,3 +318,33 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     yield Progress(1.0, f"dark counts: {dark} objects of dark charge (an electron is "
                         f"{lattice.step / lattice.noise:.1f} read noises: {lattice.noise / lattice.step:.3f} e-)")
     return int(freed.sum())
+
+
+def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
+                   labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+    """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
+    cluster; they are measured ``STRIP`` rows at a time."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.lone_deposits import MAX_PIXELS, RING, LonePixels, deposits, lone_pixels, trailing_sides
+
+    objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
+    small = np.flatnonzero(np.bincount(objects.ravel(), minlength=count + 1)[1:] <= MAX_PIXELS) + 1
+    first = np.array([box[0].start for box in ndimage.find_objects(objects)], np.int64)[small - 1]
+    height, width = labels.shape
+    starts = range(0, height, STRIP)
+    parts = []
+    for done, start in enumerate(starts, start=1):
+        check(cancel)
+        rows = slice(max(start - RING - 1, 0), min(start + STRIP + MAX_PIXELS + RING, height))
+        here = small[(first >= start) & (first < start + STRIP)]
+        if here.size:
+            parts.append(lone_pixels(read((rows, slice(0, width))), objects[rows], here))
+        yield Progress(done / len(starts), f"lone deposits: strip {done}/{len(starts)}")
+    lone = LonePixels.join(parts)
+    found = deposits(lone, trailing_sides(lone))
+    mask = np.isin(objects, found)
+    labels[mask] = class_names.index("cluster")
+    yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
+    return int(mask.sum())

@@ -227,3 +227,18 @@ def test_dark_counts_change_nothing_on_frames_that_do_not_count_electrons(rng):
     events = list(postprocess.run_steps(("dark_counts",), ClassSet.preset("ccd").names, source, 0, stats, labels))
     assert any("does not count electrons" in event.message for event in events if hasattr(event, "message"))
     assert np.array_equal(labels, before)
+
+
+def test_lone_deposits_become_clusters_and_hot_pixels_stay(rng):
+    """Lone pixels a network called hot: those with charge beside them outside the trail become cluster."""
+    from tests.imaging.test_lone_deposits import frame_with_lone_pixels
+
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    source = ArraySource(500.0 + 3.0 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    labels = np.where(objects > 0, HOT, BACKGROUND).astype(np.uint8)
+    names = ClassSet.preset("ccd").names
+    changed = run(postprocess.run_steps(("lone_deposits",), names, source, 0, stats, labels))
+    deposit = np.isin(objects, np.flatnonzero(is_deposit) + 1)
+    assert changed == deposit.sum() and (labels[deposit] == CLUSTER).all()
+    assert (labels[(objects > 0) & ~deposit] == HOT).all()

@@ -1,0 +1,64 @@
+"""Deposits of one or two pixels among the hot pixels: charge beside them outside the readout's trail."""
+
+import numpy as np
+from scipy import ndimage
+
+from ccdstudio.imaging.lone_deposits import LonePixels, deposits, lone_pixels, trailing_sides
+
+
+def frame_with_lone_pixels(rng: np.random.Generator, trail: float = 0.03):
+    """``(z, hot, is_deposit)``: a frame of unit noise with 40 hot pixels, each trailing ``trail`` of its
+    charge into the next column, and 40 deposits that leak 4 % of theirs into each of their four neighbours
+    (one of them a two-pixel deposit); ``hot`` marks the brightest pixel of each (what a network called
+    hot_pixel), ``is_deposit`` says which objects of ``ndimage.label(hot)`` are deposits."""
+    z = rng.normal(size=(200, 400)).astype(np.float32)
+    hot = np.zeros(z.shape, bool)
+    deposit = np.zeros(z.shape, bool)
+    for k in range(80):
+        y, x = 10 + 20 * (k // 20) * 2 + 5 * (k % 2), 10 + 19 * (k % 20)
+        charge = rng.uniform(150.0, 400.0)
+        z[y, x] += charge
+        hot[y, x] = True
+        if k % 2:  # a deposit: diffusion on every side
+            for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                z[y + dy, x + dx] += 0.04 * charge
+            deposit[y, x] = True
+            if k == 1:  # the brightest two pixels of a deposit
+                hot[y, x + 1] = deposit[y, x + 1] = True
+        else:
+            z[y, x + 1] += trail * charge
+    objects, count = ndimage.label(hot, np.ones((3, 3), bool))
+    is_deposit = ndimage.maximum(deposit, objects, np.arange(1, count + 1)).astype(bool)
+    return z, objects, is_deposit
+
+
+def test_the_trail_is_found_on_the_side_read_after_the_hot_pixels(rng):
+    z, objects, _ = frame_with_lone_pixels(rng)
+    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    assert trailing_sides(lone) == (0, 1)
+    assert trailing_sides(lone_pixels(-z, objects, lone.index)) == (0, 0)  # no bright lone pixels to tell
+    mirrored = lone_pixels(z[:, ::-1], objects[:, ::-1], lone.index)
+    assert trailing_sides(mirrored) == (0, -1)
+    without = lone_pixels(frame_with_lone_pixels(rng, trail=0.0)[0], objects, lone.index)
+    assert trailing_sides(without) == (0, 0)
+
+
+def test_deposits_leak_on_every_side_hot_pixels_only_trail(rng):
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    assert lone.index.size == objects.max()  # every object measured, the two-pixel one too
+    found = deposits(lone, trailing_sides(lone))
+    assert np.array_equal(np.sort(found), np.flatnonzero(is_deposit) + 1)
+    # Not told where the trail is, hot pixels whose trail reaches the level pass for deposits.
+    assert np.isin(np.flatnonzero(~is_deposit) + 1, deposits(lone, (0, 0))).all()
+
+
+def test_lone_pixels_are_measured_against_their_surroundings(rng):
+    z, objects, _ = frame_with_lone_pixels(rng)
+    z = 1000.0 + 7.0 * z  # another pedestal and noise: the same figures in local noises
+    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    assert np.all(lone.peak > 100) and np.isnan(lone.neighbours[:, 1, 1]).all()
+    edge = np.zeros(z.shape, np.int32)
+    edge[1, 1] = 1
+    assert lone_pixels(z, edge, np.array([1])).index.size == 0  # no ring around it
+    assert deposits(LonePixels.join([]), (0, 0)).size == 0
