@@ -62,3 +62,13 @@ def test_lone_pixels_are_measured_against_their_surroundings(rng):
     edge[1, 1] = 1
     assert lone_pixels(z, edge, np.array([1])).index.size == 0  # no ring around it
     assert deposits(LonePixels.join([]), (0, 0)).size == 0
+
+
+def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
+    """8 noises beside a pixel of 3000 is a trail of 0.3 % (charge-transfer losses of a few 1e-6 a transfer,
+    too faint to show on the frame's other lone pixels); beside a pixel of 100 it is a deposit's leak."""
+    neighbours = np.zeros((2, 3, 3))
+    neighbours[:, 1, 1] = np.nan
+    neighbours[:, 2, 1] = 8.0
+    lone = LonePixels(np.array([1, 2]), np.array([3000.0, 100.0]), neighbours)
+    assert deposits(lone, (0, 0)).tolist() == [2]
