@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ccdstudio.imaging.noise import MAD_TO_SIGMA
+
 LEVEL = 3.5
 """Local noises a neighbour outside the trail must reach for a lone pixel to be a deposit."""
 MIN_SHARE = 0.01
@@ -88,10 +90,12 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, indices: np.ndarray) -> Lone
             continue
         box = z[y - reach: y + reach + 1, x - reach: x + reach + 1].astype(np.float64)
         ring = np.ones(box.shape, bool)
-        ring[RING: -RING, RING: -RING] = False
-        ring &= np.isfinite(box) & (objects[y - reach: y + reach + 1, x - reach: x + reach + 1] != index)
-        level = np.median(box[ring]) if ring.any() else np.nan
-        noise = 1.4826 * np.median(np.abs(box[ring] - level)) if ring.any() else np.nan
+        ring[RING: -RING, RING: -RING] = False  # the 3 x 3 box holds the whole object
+        around = box[ring & np.isfinite(box)]
+        if around.size == 0:
+            continue
+        level = np.median(around)
+        noise = MAD_TO_SIGMA * np.median(np.abs(around - level))
         if not noise > 0:
             continue
         near = (box[RING: -RING, RING: -RING] - level) / noise
