@@ -70,5 +70,26 @@ def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
     neighbours = np.zeros((2, 3, 3))
     neighbours[:, 1, 1] = np.nan
     neighbours[:, 2, 1] = 8.0
-    lone = LonePixels(np.array([1, 2]), np.array([3000.0, 100.0]), neighbours)
+    lone = LonePixels(np.array([1, 2]), np.array([3000.0, 100.0]), neighbours, np.array([2.5, 2.5]))
     assert deposits(lone, (0, 0)).tolist() == [2]
+
+
+def test_charge_beside_a_lone_pixel_counts_only_where_its_surroundings_are_quieter():
+    """Among dark or glow electrons (a ring pixel of 10 noises) a neighbour of 8 tells nothing."""
+    neighbours = np.zeros((2, 3, 3))
+    neighbours[:, 1, 1] = np.nan
+    neighbours[:, 0, 1] = 8.0
+    lone = LonePixels(np.array([1, 2]), np.array([100.0, 100.0]), neighbours, np.array([10.0, 2.0]))
+    assert deposits(lone, (0, 0)).tolist() == [2]
+
+
+def test_the_local_noise_is_at_least_the_read_noise():
+    """A ring whose values scatter by less than the read noise (here not at all) does not make 3 read
+    noises beside a hot pixel a deposit's leak."""
+    z = np.zeros((20, 20), np.float32)
+    z[10, 10], z[9, 10] = 50.0, 3.0
+    objects = np.zeros(z.shape, np.int32)
+    objects[10, 10] = 1
+    lone = lone_pixels(z, objects, np.array([1]))
+    assert lone.peak.tolist() == [50.0] and lone.neighbours[0, 0, 1] == 3.0
+    assert deposits(lone, (0, 0)).size == 0
