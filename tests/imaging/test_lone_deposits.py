@@ -64,23 +64,24 @@ def test_lone_pixels_are_measured_against_their_surroundings(rng):
     assert deposits(LonePixels.join([]), (0, 0)).size == 0
 
 
+def two_lone_pixels(peaks: tuple[float, float], rings: tuple[float, float]) -> LonePixels:
+    """Two measured lone pixels (objects 1 and 2) of these ``peaks`` and ring maxima, each with a neighbour of 8
+    noises in the previous row."""
+    neighbours = np.zeros((2, 3, 3))
+    neighbours[:, 1, 1] = np.nan
+    neighbours[:, 0, 1] = 8.0
+    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings))
+
+
 def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
     """8 noises beside a pixel of 3000 is a trail of 0.3 % (charge-transfer losses of a few 1e-6 a transfer,
     too faint to show on the frame's other lone pixels); beside a pixel of 100 it is a deposit's leak."""
-    neighbours = np.zeros((2, 3, 3))
-    neighbours[:, 1, 1] = np.nan
-    neighbours[:, 2, 1] = 8.0
-    lone = LonePixels(np.array([1, 2]), np.array([3000.0, 100.0]), neighbours, np.array([2.5, 2.5]))
-    assert deposits(lone, (0, 0)).tolist() == [2]
+    assert deposits(two_lone_pixels((3000.0, 100.0), (2.5, 2.5)), (0, 0)).tolist() == [2]
 
 
 def test_charge_beside_a_lone_pixel_counts_only_where_its_surroundings_are_quieter():
     """Among dark or glow electrons (a ring pixel of 10 noises) a neighbour of 8 tells nothing."""
-    neighbours = np.zeros((2, 3, 3))
-    neighbours[:, 1, 1] = np.nan
-    neighbours[:, 0, 1] = 8.0
-    lone = LonePixels(np.array([1, 2]), np.array([100.0, 100.0]), neighbours, np.array([10.0, 2.0]))
-    assert deposits(lone, (0, 0)).tolist() == [2]
+    assert deposits(two_lone_pixels((100.0, 100.0), (10.0, 2.0)), (0, 0)).tolist() == [2]
 
 
 def test_the_local_noise_is_at_least_the_read_noise():
