@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ccdstudio.imaging.noise import MAD_TO_SIGMA
+from ccdstudio.imaging.noise import robust_pedestal
 
 LEVEL = 3.5
 """Local noises a neighbour outside the trail must reach for a lone pixel to be a deposit."""
@@ -97,17 +97,16 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, indices: np.ndarray) -> Lone
         box = z[y - reach: y + reach + 1, x - reach: x + reach + 1].astype(np.float64)
         ring = np.ones(box.shape, bool)
         ring[RING: -RING, RING: -RING] = False  # the 3 x 3 box holds the whole object
-        around = box[ring & np.isfinite(box)]
-        if around.size == 0:
+        level, noise = robust_pedestal(box[ring])
+        if not np.isfinite(level):
             continue
-        level = np.median(around)
-        noise = max(MAD_TO_SIGMA * np.median(np.abs(around - level)), MIN_NOISE)
+        noise = max(noise, MIN_NOISE)
         near = (box[RING: -RING, RING: -RING] - level) / noise
         near[objects[y - 1: y + 2, x - 1: x + 2] == index] = np.nan
         found.append(index)
         peaks.append((box[reach, reach] - level) / noise)
         boxes.append(near)
-        rings.append((around.max() - level) / noise)
+        rings.append((np.nanmax(box[ring]) - level) / noise)
     if not found:
         return LonePixels.join([])
     return LonePixels(np.array(found, np.int64), np.array(peaks), np.array(boxes), np.array(rings))
