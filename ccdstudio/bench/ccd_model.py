@@ -22,7 +22,9 @@ Figures:
 - the same recall of an ideal observer (:func:`~ccdstudio.simulate.detection.ideal_recall`): a matched
   filter that knows every cluster's shape, at 95 % object precision, the most any finder can reach; once
   against the read noise alone, once also against the shot noise of the dark charge and the glow under each
-  cluster (:func:`~ccdstudio.simulate.detection.pixel_noise`);
+  cluster (:func:`~ccdstudio.simulate.detection.pixel_noise`), and once as a single-frame observer, which
+  takes a deposit for a hot pixel where the charge beside its brightest pixel does not show
+  (:data:`LONE_LEAK`, :func:`~ccdstudio.simulate.detection.leak_significance`);
 - cluster detection precision: 8-connected found regions that overlap a true cluster (for the classic
   finder, regions entirely on masked pixels are left out);
 - what the U-Net called the clusters above 3 sigma it missed (the class of most of their labelled pixels),
@@ -104,6 +106,10 @@ MIN_SIGNAL_SIGMA = SIGNAL_BINS[0]
 """A cluster counts for detection recall when its total noise-free signal exceeds this many sigma."""
 IDEAL_PRECISION = 0.95
 """The object precision at which :func:`~ccdstudio.simulate.detection.ideal_recall` bounds the recall."""
+LONE_LEAK = 3.0
+"""Significance (:func:`~ccdstudio.simulate.detection.leak_significance`, with shot noise) below which the
+single-frame ideal observer takes a deposit for a hot pixel: its charge beside the brightest pixel does not
+show."""
 
 
 @dataclass
@@ -268,11 +274,12 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.postprocess import run_steps
     from ccdstudio.simulate.ccd import CLUSTER, GLOWING, HOT_PIXEL
-    from ccdstudio.simulate.detection import cluster_significance, glow_observer, ideal_recall, pixel_noise
+    from ccdstudio.simulate.detection import (cluster_significance, glow_observer, ideal_recall, leak_significance,
+                                              pixel_noise)
 
     unet, hot_known = ClusterTally(), ClusterTally()
     glow = {name: PixelTally() for name in ("unet", *GLOW_OBSERVERS)}
-    significances, shot_significances, trials = [], [], 0
+    significances, shot_significances, single_frame, trials = [], [], [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation, network_only = Evaluation(model.info.classes.names), Evaluation(model.info.classes.names)
     bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
@@ -287,7 +294,10 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
         signal, significance = cluster_significance(test.frame)
         counted = np.array([c.detectable for c in test.frame.clusters], bool) & (signal > MIN_SIGNAL_SIGMA)
         significances.append(significance[counted])
-        shot_significances.append(cluster_significance(test.frame, pixel_noise(test.frame))[1][counted])
+        noise = pixel_noise(test.frame)
+        shot = cluster_significance(test.frame, noise)[1][counted]
+        shot_significances.append(shot)
+        single_frame.append(np.where(leak_significance(test.frame, noise)[counted] < LONE_LEAK, 0.0, shot))
         trials += labels.size
         unet.add(labels == CLUSTER, test.frame, labels)
         told = labels.copy()
@@ -306,7 +316,8 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
             "evaluation": evaluation, "glow": glow,
             "network only": network_only,
             "ideal recall": ideal_recall(np.concatenate(significances), trials, IDEAL_PRECISION),
-            "ideal recall, shot noise": ideal_recall(np.concatenate(shot_significances), trials, IDEAL_PRECISION)}
+            "ideal recall, shot noise": ideal_recall(np.concatenate(shot_significances), trials, IDEAL_PRECISION),
+            "ideal recall, single frame": ideal_recall(np.concatenate(single_frame), trials, IDEAL_PRECISION)}
 
 
 def series_masks(model: LoadedModel, series: Sequence[tuple[int, tuple[int, int], int]] = SERIES
@@ -474,6 +485,9 @@ def run(quick: bool) -> Iterator[Figure]:
     yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal observer, with shot noise",
                  result["ideal recall, shot noise"], "", note="the same, against read noise and the shot noise "
                  "of the dark charge and glow")
+    yield Figure(GROUP, "cluster recall (> 3 sigma) of an ideal single-frame observer",
+                 result["ideal recall, single frame"], "", note="the same, taking a deposit whose charge beside "
+                 f"its brightest pixel is below {LONE_LEAK:g} sigma for a hot pixel")
     known = result["hot pixels known"]
     for name, value in (("recall (> 3 sigma)", known.recall), ("precision (objects)", known.precision)):
         yield Figure(GROUP, f"cluster {name}, hot pixels known", value, "", note="the true hot pixels as "

@@ -6,7 +6,8 @@ A cluster's *signal* is its noise-free charge summed over the frame, in units of
 :func:`pixel_noise` also the shot noise of the dark charge and the glow under the cluster. No finder does
 better than that filter, and a finder that has to look everywhere pays for each place it looks:
 :func:`ideal_recall` is the recall such an ideal observer reaches at a given object precision, an upper bound
-for any finder on the same frames.
+for any finder on the same frames. In a single frame that observer cannot tell a deposit whose charge stayed
+in one pixel from a hot pixel: :func:`leak_significance` measures how plainly the rest of the charge shows.
 
 Glow is a smooth excess over the pedestal; whether a pixel is ``glowing`` (expected glow at least
 ``glow_sigma`` read noises) can only be judged from its neighbourhood. :func:`glow_observer` is such a local
@@ -82,13 +83,30 @@ def cluster_significance(frame: SimulatedFrame, noise: np.ndarray | None = None)
 
     Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
     """
-    owner = frame.cluster_ids.ravel()
-    sigma = read_noise(frame)
+    owner, snr = _owned_snr(frame, noise)
     count = len(frame.clusters) + 1
-    signal = np.bincount(owner, weights=(frame.cluster_adu / sigma).ravel(), minlength=count)[1:]
-    snr = (frame.cluster_adu / (sigma if noise is None else noise)).ravel()
+    signal = np.bincount(owner, weights=(frame.cluster_adu / read_noise(frame)).ravel(), minlength=count)[1:]
     significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])
     return signal, significance
+
+
+def leak_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) -> np.ndarray:
+    """The significance (as :func:`cluster_significance`'s) of each cluster's charge outside its brightest
+    pixel: how plainly a deposit shows beside that pixel. Where it is low, the deposit is, in a single
+    frame, a lone bright pixel, as a hot pixel is."""
+    owner, snr = _owned_snr(frame, noise)
+    count = len(frame.clusters) + 1
+    brightest = np.zeros(count)
+    np.maximum.at(brightest, owner, snr**2)
+    rest = np.bincount(owner, weights=snr**2, minlength=count) - brightest
+    return np.sqrt(np.maximum(rest, 0.0))[1:]
+
+
+def _owned_snr(frame: SimulatedFrame, noise: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's owning cluster (0 for none) and its cluster charge over ``noise`` (the read noise when
+    None), flattened."""
+    sigma = read_noise(frame) if noise is None else noise
+    return frame.cluster_ids.ravel(), (frame.cluster_adu / sigma).ravel()
 
 
 def ideal_recall(significance: np.ndarray, trials: int, precision: float = 0.95) -> float:

@@ -10,7 +10,7 @@ from scipy.special import ndtr, ndtri
 from ccdstudio.simulate.ccd import GLOWING, simulate_ccd
 from ccdstudio.simulate.clusters import Deposit
 from ccdstudio.simulate.detection import (Efficiency, cluster_significance, dark_level, glow_observer, ideal_recall,
-                                         pixel_noise, read_noise)
+                                         leak_significance, pixel_noise, read_noise)
 from tests.simulate.test_ccd import quiet
 
 
@@ -36,6 +36,18 @@ def test_the_shot_noise_of_glow_and_dark_charge_lowers_a_clusters_significance(r
     signal, significance = cluster_significance(frame, noise)
     assert signal == pytest.approx([4.0, 4.0])  # the signal stays in read noises
     assert significance == pytest.approx([16 / math.sqrt(72.0), 16 / math.sqrt(24.0)])
+
+
+def test_the_leak_is_the_significance_of_the_charge_beside_the_brightest_pixel(rng):
+    params = quiet(read_noise=4.0, gain=2.0)
+    lone = Deposit.from_patch("point", 5, 5, np.array([[20.0, 1.0]], np.float32), (30, 30))  # 10 and 0.5 sigma
+    spread = Deposit.from_patch("point", 20, 20, np.array([[6.0, 8.0], [0.0, 6.0]], np.float32), (30, 30))
+    frame = simulate_ccd((30, 30), params, rng, deposits=[lone, spread])
+    assert leak_significance(frame) == pytest.approx([0.5, math.hypot(3.0, 3.0)])
+    noise = pixel_noise(frame) * 2  # against twice the noise, half the significance
+    assert leak_significance(frame, noise) == pytest.approx([0.25, math.hypot(1.5, 1.5)])
+    _, significance = cluster_significance(frame)
+    assert (leak_significance(frame) < significance).all()
 
 
 def test_ideal_recall_sets_its_threshold_by_the_allowed_false_detections():
