@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio train --data frames/ --classes ccd --postprocess faint_clusters --out ccd.safetensors
         ccdstudio train --data skipper-frames/ --classes ccd --postprocess dark_counts --out skipper.safetensors
         ccdstudio train --data frames/ --classes ccd --postprocess lone_deposits --out ccd.safetensors
+        ccdstudio train --data frames/ --classes ccd --postprocess empty_clusters --out ccd.safetensors
         ccdstudio train --data my-project/ --epochs 40 --out my-project/models/m1.safetensors
         ccdstudio train --data my-project/ --init ccd-unet-v1 --classes ccd --epochs 5 --lr 1e-4 --out my-project/models/m2.safetensors
         ccdstudio train --data corrected/ --init my-project/models/m2.safetensors --epochs 5 --lr 1e-4 --out m3.safetensors
@@ -129,7 +130,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "dark_counts, on skipper frames that count electrons, makes objects no brighter than the "
                         "dark charge makes by chance background (needs background and cluster); lone_deposits makes "
                         "hot pixels with charge beside them outside the readout's trail cluster (needs hot_pixel "
-                        "and cluster)")
+                        "and cluster); empty_clusters makes cluster objects no brighter than their surroundings "
+                        "background or glowing (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")

@@ -35,6 +35,10 @@ refuses a model that asks for a step it cannot run.
   readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`) become ``cluster``: a
   deposit diffuses into its neighbours on every side, a hot pixel only trails. Needs the classes hot_pixel and
   cluster, and the ``ccd`` normalisation.
+- ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
+  (:func:`ccdstudio.imaging.empty_clusters.significance` below 3 local noises: a network's calls beside a
+  bright hot pixel or on a grain of shot noise) become background, or glowing where their surroundings glow.
+  Needs the classes background and cluster, and the ``ccd`` normalisation.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "c
                                      "glow_edge": ("background", "glowing"),
                                      "faint_clusters": ("background", "cluster"),
                                      "dark_counts": ("background", "cluster"),
-                                     "lone_deposits": ("hot_pixel", "cluster")}
+                                     "lone_deposits": ("hot_pixel", "cluster"),
+                                     "empty_clusters": ("background", "cluster")}
 """Every known step and the classes it needs."""
 
 
@@ -135,6 +140,8 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
             job = _dark_counts(class_names, read, labels, cancel)
         elif step == "lone_deposits":
             job = _lone_deposits(class_names, read, labels, cancel)
+        elif step == "empty_clusters":
+            job = _empty_clusters(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
             raise CcdstudioError(f"unknown post-processing step {step!r}")
         changed += yield from scaled(job, i / len(steps), 1 / len(steps))
@@ -310,11 +317,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
                          rates[first[:, 0], first[:, 1]], labels.size)
         freed |= np.concatenate([[False], like])[found]
         dark += int(like.sum())
-    labels[freed] = class_names.index("background")
-    if "glowing" in class_names:
-        glowing = class_names.index("glowing")
-        share = ndimage.uniform_filter((labels == glowing).astype(np.float32), 15)
-        labels[freed & (share > 0.5)] = glowing
+    _release(labels, freed, class_names)
     yield Progress(1.0, f"dark counts: {dark} objects of dark charge (an electron is "
                         f"{lattice.step / lattice.noise:.1f} read noises: {lattice.noise / lattice.step:.3f} e-)")
     return int(freed.sum())
@@ -348,3 +351,51 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     labels[mask] = class_names.index("cluster")
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
     return int(mask.sum())
+
+
+def _empty_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
+                    labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+    """Cluster objects no brighter than their surroundings become background (glowing where most of their
+    surroundings glow); they are measured by the ``STRIP`` rows their boxes start in."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.empty_clusters import LEVEL, MARGIN, significance
+
+    objects, count = ndimage.label(labels == class_names.index("cluster"), np.ones((3, 3), bool))
+    boxes = ndimage.find_objects(objects)
+    settled = _near(labels, class_names, {"cluster": 3, "hot_pixel": 3})
+    first = np.array([box[0].start for box in boxes], np.int64)
+    height, width = labels.shape
+    starts = range(0, height, STRIP)
+    empty = []
+    for done, start in enumerate(starts, start=1):
+        check(cancel)
+        here = np.flatnonzero((first >= start) & (first < start + STRIP)) + 1
+        if here.size:
+            rows = slice(max(start - MARGIN, 0), min(max(boxes[i - 1][0].stop for i in here) + MARGIN, height))
+            shifted = [(i, (slice(boxes[i - 1][0].start - rows.start, boxes[i - 1][0].stop - rows.start),
+                            boxes[i - 1][1])) for i in here]
+            measured = significance(read((rows, slice(0, width))), objects[rows], settled[rows], shifted)
+            empty.append(here[measured < LEVEL])
+        yield Progress(done / len(starts), f"empty clusters: strip {done}/{len(starts)}")
+    found = np.concatenate(empty) if empty else np.zeros(0, np.int64)
+    lookup = np.zeros(count + 1, bool)
+    lookup[found] = True
+    freed = lookup[objects]
+    _release(labels, freed, class_names)
+    yield Progress(1.0, f"empty clusters: {found.size} of {count} cluster objects hold no charge of their own")
+    return int(freed.sum())
+
+
+def _release(labels: np.ndarray, freed: np.ndarray, class_names: Sequence[str]) -> None:
+    """The ``freed`` pixels of ``labels`` become background, or glowing where most of the 15 x 15 px around
+    them glow."""
+    import numpy as np
+    from scipy import ndimage
+
+    labels[freed] = class_names.index("background")
+    if "glowing" in class_names and freed.any():
+        glowing = class_names.index("glowing")
+        share = ndimage.uniform_filter((labels == glowing).astype(np.float32), 15)
+        labels[freed & (share > 0.5)] = glowing

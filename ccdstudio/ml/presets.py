@@ -145,8 +145,10 @@ PRESETS: dict[str, Preset] = {
             # on raw frames the overscan's pedestal places the faint edge of the glow; clusters spread over
             # a few pixels of a few sigma each are found by their box sum; on skipper frames that count
             # electrons, objects no brighter than the dark charge makes by chance are background; lone
-            # "hot pixels" with charge beside them outside the readout's trail are deposits.
-            postprocess=("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits"),
+            # "hot pixels" with charge beside them outside the readout's trail are deposits; cluster objects
+            # no brighter than their surroundings are not.
+            postprocess=("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits",
+                         "empty_clusters"),
             # Flips and quarter turns only: the truth is defined in units of the noise, so rescaling or
             # offsetting the normalised image would make the labels wrong.
             augmentation=Augmentation(flip=0.5, rot90=0.5, scale=0.0, offset=0.0, noise=0.0),

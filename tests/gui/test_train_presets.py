@@ -66,7 +66,7 @@ def test_the_presets_follow_the_ml_recipes(name, recipe):
 def test_the_ccd_preset_keeps_the_recipes_post_processing_where_the_data_allow_it(toy_ccd_data):
     from ccdstudio.gui.ml.training import train_config
 
-    steps = ("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits")
+    steps = ("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits", "empty_clusters")
     assert PRESETS["CCD"].extra["postprocess"] == recipes.get_preset("ccd-default").config.postprocess == steps
     ccd, other = toy_ccd_data
     assert train_config(PRESETS["CCD"], ccd).postprocess == steps
@@ -85,9 +85,11 @@ def test_the_subprocess_command_asks_for_the_recipes_post_processing_where_it_ca
         return build_parser().parse_args(command[command.index("ccdstudio") + 1:]).postprocess
 
     ccd = replace(PRESETS["CCD"], source="folder", folders=("x",), out=str(tmp_path / "m.safetensors"))
-    assert steps(ccd, [fits]) == ["hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits"]
+    assert steps(ccd, [fits]) == ["hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits",
+                                  "empty_clusters"]
     assert steps(ccd, [tiff]) == []  # percentile normalisation
-    assert steps(replace(ccd, classes="background,cluster"), [fits]) == ["faint_clusters", "dark_counts"]  # all they need
+    assert steps(replace(ccd, classes="background,cluster"), [fits]) == ["faint_clusters", "dark_counts",
+                                                                         "empty_clusters"]  # all they need
     assert steps(replace(ccd, classes=""), [fits]) == []  # the labels' own classes: unknown before loading
 
 
@@ -97,7 +99,7 @@ def test_the_form_carries_the_presets_post_processing(qtbot):
     form = TrainForm()
     qtbot.addWidget(form)
     assert form.settings().extra == {"postprocess": ("hot_lines", "glow_edge", "faint_clusters", "dark_counts",
-                                                     "lone_deposits")}
+                                                     "lone_deposits", "empty_clusters")}
     form.apply_preset("Ink")
     assert form.settings().extra == {}
 

@@ -65,7 +65,8 @@ def test_description_classes_channels_and_normalisation():
     assert info.in_channels == 1
     assert info.normalization.method == "ccd" and info.normalization.pedestal == "dark"
     assert info.training["config"]["epochs"] >= 1 and len(info.training["images"]) > 1
-    assert info.postprocess == ("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits")
+    assert info.postprocess == ("hot_lines", "glow_edge", "faint_clusters", "dark_counts", "lone_deposits",
+                                "empty_clusters")
 
 
 def test_a_hot_column_too_faint_to_see_pixel_by_pixel_is_found(model):

@@ -242,3 +242,28 @@ def test_lone_deposits_become_clusters_and_hot_pixels_stay(rng):
     deposit = np.isin(objects, np.flatnonzero(is_deposit) + 1)
     assert changed == deposit.sum() and (labels[deposit] == CLUSTER).all()
     assert (labels[(objects > 0) & ~deposit] == HOT).all()
+
+
+@pytest.mark.parametrize("strip", [postprocess.STRIP, 64])
+def test_empty_clusters_become_what_surrounds_them(rng, monkeypatch, strip):
+    """Cluster objects no brighter than their surroundings: background, or glowing inside a glow."""
+    monkeypatch.setattr(postprocess, "STRIP", strip)
+    z = rng.normal(size=(300, 300)).astype(np.float32)
+    z[:, :100] += 20.0  # a glowing band
+    labels = np.where(np.arange(300) < 100, GLOWING, BACKGROUND)[None, :].repeat(300, 0).astype(np.uint8)
+    z[150, 200] += 400.0  # a hot pixel with the network's cluster pixels above and below it
+    labels[150, 200] = HOT
+    labels[149, 200] = labels[151, 200] = CLUSTER
+    labels[50:52, 50:52] = CLUSTER  # a grain of the glow's noise called cluster
+    z[250:252, 250:252] += 3.0  # a faint deposit: 6 sigma summed
+    labels[250:252, 250:252] = CLUSTER
+    z[60:70, 190] += 2.0  # a faint track across a strip's edge when strips are 64 rows
+    labels[60:70, 190] = CLUSTER
+    source = ArraySource(500.0 + 3.0 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    names = ClassSet.preset("ccd").names
+    changed = run(postprocess.run_steps(("empty_clusters",), names, source, 0, stats, labels))
+    assert changed == 6
+    assert labels[149, 200] == labels[151, 200] == BACKGROUND and labels[150, 200] == HOT
+    assert (labels[50:52, 50:52] == GLOWING).all() and (labels[250:252, 250:252] == CLUSTER).all()
+    assert (labels[60:70, 190] == CLUSTER).all()
