@@ -38,6 +38,11 @@ MIN_SHARE = 0.01
 inefficiency too small to show on the frame's other lone pixels holds less (on a simulated 2048 x 2048 frame
 of 1e-6 a transfer, seven hot pixels of 1200-2800 noises trailed 0.2-0.35 % into the next row; the deposits
 beside them leaked 1.8 % or more)."""
+MIN_ELECTRONS = 1.5
+"""On a frame that counts electrons (:func:`ccdstudio.imaging.dark_counts.electron_lattice`), the least charge
+of a neighbour, in electrons (the local noise taken for the read noise): one dark electron beside a hot pixel
+is common (11 of the 124 hot pixels of a simulated 2048 x 2048 skipper frame of 0.018 e- a pixel and 6 read
+noises an electron had one on a side outside the trail), two are not."""
 MAX_PIXELS = 2
 """Largest object, in pixels, taken for a lone pixel."""
 RING = 2

@@ -32,8 +32,9 @@ refuses a model that asks for a step it cannot run.
   where their surroundings glow. Needs the classes background and cluster (hot_pixel is optional), and the
   ``ccd`` normalisation.
 - ``"lone_deposits"``: hot-pixel objects of one or two pixels with charge beside them on a side that the
-  readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`) become ``cluster``: a
-  deposit diffuses into its neighbours on every side, a hot pixel only trails. Needs the classes hot_pixel and
+  readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`; on frames that count
+  electrons more than one dark electron) become ``cluster``: a deposit diffuses into its neighbours on every
+  side, a hot pixel only trails. Needs the classes hot_pixel and
   cluster, and the ``ccd`` normalisation.
 - ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
   (:func:`ccdstudio.imaging.empty_clusters.significance` below 3 local noises: a network's calls beside a
@@ -54,6 +55,7 @@ from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 if TYPE_CHECKING:
     import numpy as np
 
+    from ccdstudio.imaging.dark_counts import Lattice
     from ccdstudio.io.source import ImageSource
     from ccdstudio.ml.normalize import Stats
 
@@ -275,7 +277,18 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
 
 
 SAMPLE = 1_000_000
-"""Pixels (whole rows, evenly spread) in which ``dark_counts`` looks for peaks at whole electrons."""
+"""Pixels (whole rows, evenly spread) in which ``dark_counts`` and ``lone_deposits`` look for peaks at whole
+electrons."""
+
+
+def _lattice(read: Callable[[tuple[slice, slice]], np.ndarray], shape: tuple[int, int]) -> Lattice | None:
+    """The frame's peaks at whole electrons (:func:`ccdstudio.imaging.dark_counts.electron_lattice`), looked
+    for in :data:`SAMPLE` of its pixels; None on frames that do not count electrons."""
+    from ccdstudio.imaging.dark_counts import electron_lattice
+
+    height, width = shape
+    every = max(1, -(-height * width // SAMPLE))
+    return electron_lattice(read((slice(0, height, every), slice(0, width))))
 
 
 def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
@@ -286,12 +299,10 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     import numpy as np
     from scipy import ndimage
 
-    from ccdstudio.imaging.dark_counts import (
-        BLOCK, block_electrons, dark_like, dark_rates, electron_counts, electron_lattice)
+    from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts
 
     height, width = labels.shape
-    every = max(1, -(-height * width // SAMPLE))
-    lattice = electron_lattice(read((slice(0, height, every), slice(0, width))))
+    lattice = _lattice(read, labels.shape)
     if lattice is None:
         yield Progress(1.0, "dark counts: the frame does not count electrons")
         return 0
@@ -326,11 +337,13 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
 def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
                    labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
     """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
-    cluster; they are measured ``STRIP`` rows at a time."""
+    cluster (on frames that count electrons, more charge than one dark electron); they are measured ``STRIP``
+    rows at a time."""
     import numpy as np
     from scipy import ndimage
 
-    from ccdstudio.imaging.lone_deposits import MAX_PIXELS, RING, LonePixels, deposits, lone_pixels, trailing_sides
+    from ccdstudio.imaging.lone_deposits import (
+        LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trailing_sides)
 
     objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
     small = np.flatnonzero(np.bincount(objects.ravel(), minlength=count + 1)[1:] <= MAX_PIXELS) + 1
@@ -346,7 +359,9 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
             parts.append(lone_pixels(read((rows, slice(0, width))), objects[rows], here))
         yield Progress(done / len(starts), f"lone deposits: strip {done}/{len(starts)}")
     lone = LonePixels.join(parts)
-    found = deposits(lone, trailing_sides(lone))
+    lattice = _lattice(read, labels.shape) if lone.index.size else None
+    level = LEVEL if lattice is None else max(LEVEL, MIN_ELECTRONS * lattice.step / lattice.noise)
+    found = deposits(lone, trailing_sides(lone), level)
     mask = np.isin(objects, found)
     labels[mask] = class_names.index("cluster")
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")

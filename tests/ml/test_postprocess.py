@@ -267,3 +267,29 @@ def test_empty_clusters_become_what_surrounds_them(rng, monkeypatch, strip):
     assert labels[149, 200] == labels[151, 200] == BACKGROUND and labels[150, 200] == HOT
     assert (labels[50:52, 50:52] == GLOWING).all() and (labels[250:252, 250:252] == CLUSTER).all()
     assert (labels[60:70, 190] == CLUSTER).all()
+
+
+@pytest.mark.parametrize("counting", [True, False])
+def test_on_frames_that_count_electrons_one_dark_electron_beside_a_hot_pixel_is_no_deposit(rng, monkeypatch,
+                                                                                          counting):
+    """A skipper frame (10 noise units an electron, 0.002 dark electrons a pixel): hot pixels with one electron
+    beside them stay hot, those with three become cluster."""
+    if not counting:  # the same frame taken as one that does not count electrons: any neighbour counts
+        monkeypatch.setattr(postprocess, "_lattice", lambda read, shape: None)
+    z = (10.0 * rng.poisson(0.002, (384, 512)) + rng.normal(size=(384, 512))).astype(np.float32)
+    labels = np.full(z.shape, BACKGROUND, np.uint8)
+    lone = [(20 + 24 * (k // 16), 20 + 30 * (k % 16)) for k in range(32)]
+    for k, (y, x) in enumerate(lone):
+        z[y, x] += 10.0 * 50
+        dy, dx = ((0, -1), (0, 1), (-1, 0), (1, 0))[k // 2 % 4]  # on every side alike: no trail
+        z[y + dy, x + dx] += 10.0 * (1 if k % 2 else 3)
+        labels[y, x] = HOT
+    source = ArraySource(1000.0 + 0.4 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    run(postprocess.run_steps(("lone_deposits",), ClassSet.preset("ccd").names, source, 0, stats, labels))
+    one, three = [labels[p] for p in lone[1::2]], [labels[p] for p in lone[::2]]
+    assert three.count(CLUSTER) >= 14  # unless a dark electron in the ring outshines them
+    if counting:
+        assert one.count(CLUSTER) == 0
+    else:
+        assert one.count(CLUSTER) >= 14
