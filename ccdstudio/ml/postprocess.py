@@ -34,8 +34,7 @@ refuses a model that asks for a step it cannot run.
 - ``"lone_deposits"``: hot-pixel objects of one or two pixels with charge beside them on a side that the
   readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`; on frames that count
   electrons more than one dark electron) become ``cluster``: a deposit diffuses into its neighbours on every
-  side, a hot pixel only trails. Needs the classes hot_pixel and
-  cluster, and the ``ccd`` normalisation.
+  side, a hot pixel only trails. Needs the classes hot_pixel and cluster, and the ``ccd`` normalisation.
 - ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
   (:func:`ccdstudio.imaging.empty_clusters.significance` below 3 local noises: a network's calls beside a
   bright hot pixel or on a grain of shot noise) become background, or glowing where their surroundings glow.
