@@ -96,6 +96,11 @@ def _unusable(step: str, class_names: Sequence[str], normalization_method: str) 
 
 STRIP = 512
 """Columns (rows) read at a time: memory stays bounded on frames of any size."""
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for a step's strips: numpy and scipy let go of the interpreter while they work."""
+    return ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8))
 _MARGIN = 16
 """Neighbouring columns read beside a strip: the sides compared with and the clusters' surroundings."""
 SETTLED = {"cluster": 7, "hot_pixel": 1}
@@ -178,7 +183,7 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
 
     passes = [(True, range(0, width, STRIP)), (False, range(0, height, STRIP))]
     total, done, changed = sum(len(starts) for _, starts in passes), 0, 0
-    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+    with _pool() as pool:
         for columns, starts in passes:
             found = pool.map(lambda start, columns=columns: search(columns, start), starts)
             for start, segments in zip(starts, list(found)):
@@ -194,7 +199,8 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
 def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labels: np.ndarray,
                cancel: CancelToken | None) -> Job[int]:
     """Background and glowing pixels of the data section re-decided by the local mean over the overscan's
-    pedestal, ``STRIP`` rows at a time; nothing changes on a plane without a serial overscan."""
+    pedestal, strips of ``STRIP`` rows in parallel threads; nothing changes on a plane without a serial
+    overscan."""
     import numpy as np
 
     from ccdstudio.imaging.glow_edge import MARGIN, block_means, dark_floor, glow_mask
@@ -216,25 +222,35 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
         return z / np.float32(pedestal.noise), _near(labels[read, cols], class_names, SETTLED)
 
-    means = []
-    for done, start in enumerate(starts, start=1):  # STRIP is a multiple of DARK_BLOCK: blocks stay whole
+    def dark_means(start: int) -> np.ndarray:
+        """The block means of the ``STRIP`` rows from ``start`` (STRIP is a multiple of DARK_BLOCK: blocks stay
+        whole)."""
         check(cancel)
-        means.append(block_means(*excess(slice(start, min(start + STRIP, rows.stop)))))
-        yield Progress(0.5 * done / len(starts), f"glow edge: dark charge, strip {done}/{len(starts)}")
-    dark = np.float32(dark_floor(np.concatenate(means)))
-    changed = 0
-    for done, start in enumerate(starts, start=1):
-        check(cancel)
-        stop = min(start + STRIP, rows.stop)
-        read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
-        z, exclude = excess(read)
-        inner = slice(start - read.start, stop - read.start)
-        decided = np.where(glow_mask(z - dark, exclude)[inner], np.uint8(glowing), np.uint8(background))
-        target = labels[start:stop, cols]
-        free = (target == background) | (target == glowing)
-        changed += int((free & (target != decided)).sum())
-        target[free] = decided[free]
-        yield Progress(0.5 + 0.5 * done / len(starts), f"glow edge: strip {done}/{len(starts)}")
+        return block_means(*excess(slice(start, min(start + STRIP, rows.stop))))
+
+    with _pool() as pool:
+        means = []
+        for done, strip_means in enumerate(pool.map(dark_means, starts), start=1):
+            means.append(strip_means)
+            yield Progress(0.5 * done / len(starts), f"glow edge: dark charge, strip {done}/{len(starts)}")
+        dark = np.float32(dark_floor(np.concatenate(means)))
+
+        def decide(start: int) -> np.ndarray:
+            """Glowing or background for each pixel of the ``STRIP`` rows from ``start``."""
+            check(cancel)
+            stop = min(start + STRIP, rows.stop)
+            read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
+            z, exclude = excess(read)
+            inner = slice(start - read.start, stop - read.start)
+            return np.where(glow_mask(z - dark, exclude)[inner], np.uint8(glowing), np.uint8(background))
+
+        changed = 0
+        for done, (start, decided) in enumerate(zip(starts, pool.map(decide, starts)), start=1):
+            target = labels[start: start + len(decided), cols]  # only background and glowing change: the
+            free = (target == background) | (target == glowing)  # clusters and hot pixels others read stay
+            changed += int((free & (target != decided)).sum())
+            target[free] = decided[free]
+            yield Progress(0.5 + 0.5 * done / len(starts), f"glow edge: strip {done}/{len(starts)}")
     return changed
 
 
@@ -265,7 +281,7 @@ def _faint_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
         return found[start - window[0].start: min(start + STRIP, height) - window[0].start]
 
     starts = range(0, height, STRIP)
-    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
+    with _pool() as pool:
         found = []
         for done, mask in enumerate(pool.map(search, starts), start=1):
             found.append(mask)

@@ -123,6 +123,17 @@ def test_glow_edge_places_the_faint_edge_with_the_overscans(rng, network, dark):
     assert (labels[:, 400:] == network).all() and (labels[300:] == network).all()  # overscans untouched
 
 
+def test_glow_edge_strips_give_the_same_edge_on_any_number_of_threads(rng, monkeypatch):
+    monkeypatch.setattr(postprocess, "STRIP", 64)
+    source, _ = raw_frame_with_faint_glow(rng)
+    model = constant_model(GLOWING, steps=("glow_edge",))
+    parallel = run(predict(model, source)).labels
+    monkeypatch.setattr(postprocess.os, "cpu_count", lambda: 1)
+    assert np.array_equal(run(predict(model, source)).labels, parallel)
+    monkeypatch.setattr(postprocess, "STRIP", 512)
+    assert np.array_equal(run(predict(model, source)).labels, parallel)
+
+
 def test_glow_edge_keeps_clusters_and_needs_both_overscans(rng):
     source, _ = raw_frame_with_faint_glow(rng)
     assert (run(predict(constant_model(CLUSTER, steps=("glow_edge",)), source)).labels == CLUSTER).all()
