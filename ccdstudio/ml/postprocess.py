@@ -43,6 +43,7 @@ refuses a model that asks for a step it cannot run.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -134,6 +135,7 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
     def read(window: tuple[slice, slice]) -> np.ndarray:
         return first.standardize(source.read(plane, window), window[0])[0]
 
+    lattice = functools.cache(lambda: _lattice(read, labels.shape))  # looked for once, by the first step asking
     changed = 0
     for i, step in enumerate(steps):
         if step == "hot_lines":
@@ -143,9 +145,9 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
         elif step == "faint_clusters":
             job = _faint_clusters(class_names, read, labels, cancel)
         elif step == "dark_counts":
-            job = _dark_counts(class_names, read, labels, cancel)
+            job = _dark_counts(class_names, read, labels, lattice, cancel)
         elif step == "lone_deposits":
-            job = _lone_deposits(class_names, read, labels, cancel)
+            job = _lone_deposits(class_names, read, labels, lattice, cancel)
         elif step == "empty_clusters":
             job = _empty_clusters(class_names, read, labels, cancel)
         else:  # check_steps keeps unknown steps out of a ModelInfo
@@ -307,7 +309,7 @@ def _lattice(read: Callable[[tuple[slice, slice]], np.ndarray], shape: tuple[int
 
 
 def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
-                 cancel: CancelToken | None) -> Job[int]:
+                 find_lattice: Callable[[], Lattice | None], cancel: CancelToken | None) -> Job[int]:
     """Cluster and hot-pixel objects dark charge explains become background (glowing where most of their
     surroundings glow), on frames that count electrons; nothing changes on others. Electrons are counted
     ``STRIP`` rows at a time."""
@@ -317,7 +319,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts
 
     height, width = labels.shape
-    lattice = _lattice(read, labels.shape)
+    lattice = find_lattice()
     if lattice is None:
         yield Progress(1.0, "dark counts: the frame does not count electrons")
         return 0
@@ -350,7 +352,8 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
 
 
 def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],
-                   labels: np.ndarray, cancel: CancelToken | None) -> Job[int]:
+                   labels: np.ndarray, find_lattice: Callable[[], Lattice | None], cancel: CancelToken | None
+                   ) -> Job[int]:
     """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
     cluster (on frames that count electrons, more charge than one dark electron); they are measured ``STRIP``
     rows at a time."""
@@ -374,7 +377,7 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
             parts.append(lone_pixels(read((rows, slice(0, width))), objects[rows], here))
         yield Progress(done / len(starts), f"lone deposits: strip {done}/{len(starts)}")
     lone = LonePixels.join(parts)
-    lattice = _lattice(read, labels.shape) if lone.index.size else None
+    lattice = find_lattice() if lone.index.size else None
     level = LEVEL if lattice is None else max(LEVEL, MIN_ELECTRONS * lattice.step / lattice.noise)
     found = deposits(lone, trailing_sides(lone), level)
     mask = np.isin(objects, found)
