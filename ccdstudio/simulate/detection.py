@@ -83,9 +83,10 @@ def cluster_significance(frame: SimulatedFrame, noise: np.ndarray | None = None)
 
     Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
     """
-    owner, snr = _owned_snr(frame, noise)
+    sigma = read_noise(frame)
+    owner, snr = _owned_snr(frame, sigma if noise is None else noise)
     count = len(frame.clusters) + 1
-    signal = np.bincount(owner, weights=(frame.cluster_adu / read_noise(frame)).ravel(), minlength=count)[1:]
+    signal = np.bincount(owner, weights=(frame.cluster_adu / sigma).ravel(), minlength=count)[1:]
     significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])
     return signal, significance
 
@@ -94,7 +95,7 @@ def leak_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) ->
     """The significance (as :func:`cluster_significance`'s) of each cluster's charge outside its brightest
     pixel: how plainly a deposit shows beside that pixel. Where it is low, the deposit is, in a single
     frame, a lone bright pixel, as a hot pixel is."""
-    owner, snr = _owned_snr(frame, noise)
+    owner, snr = _owned_snr(frame, read_noise(frame) if noise is None else noise)
     count = len(frame.clusters) + 1
     brightest = np.zeros(count)
     np.maximum.at(brightest, owner, snr**2)
@@ -102,11 +103,10 @@ def leak_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) ->
     return np.sqrt(np.maximum(rest, 0.0))[1:]
 
 
-def _owned_snr(frame: SimulatedFrame, noise: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's owning cluster (0 for none) and its cluster charge over ``noise`` (the read noise when
-    None), flattened."""
-    sigma = read_noise(frame) if noise is None else noise
-    return frame.cluster_ids.ravel(), (frame.cluster_adu / sigma).ravel()
+def _owned_snr(frame: SimulatedFrame, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's owning cluster (0 for none) and its cluster charge over ``noise`` (ADU per pixel),
+    flattened."""
+    return frame.cluster_ids.ravel(), (frame.cluster_adu / noise).ravel()
 
 
 def ideal_recall(significance: np.ndarray, trials: int, precision: float = 0.95) -> float:
