@@ -15,11 +15,10 @@ false and 5 real on 40 random raw frames (seed 9100), of 425 false objects there
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from ccdstudio.imaging.noise import robust_pedestal
+from ccdstudio.imaging.objects import BoxedObjects
 
 LEVEL = 3.0
 """Summed excess, in local noises times the square root of the pixel count, below which an object is empty."""
@@ -29,14 +28,13 @@ MIN_SURROUNDINGS = 10
 """Fewest pixels the surroundings need to be measured; an object with fewer is left as it is."""
 
 
-def significance(z: np.ndarray, objects: np.ndarray, settled: np.ndarray,
-                 boxes: Sequence[tuple[int, tuple[slice, slice]]]) -> np.ndarray:
+def significance(z: np.ndarray, objects: np.ndarray, settled: np.ndarray, boxes: BoxedObjects) -> np.ndarray:
     """The summed excess of objects of the object map ``objects`` over their surroundings, in local noises
     over the square root of their finite pixel count; NaN where it cannot be measured.
 
     ``z`` is the frame (or a window of it, as ``objects`` and ``settled``: the pixels left out of the
-    surroundings, clusters and hot pixels with a pixel around them); ``boxes`` holds ``(index, box)`` of each
-    object to measure, its box in that window (as :func:`scipy.ndimage.find_objects` gives it).
+    surroundings, clusters and hot pixels with a pixel around them); ``boxes`` are the objects to measure,
+    boxed in that window (:func:`~ccdstudio.imaging.objects.boxed_objects`).
     """
     height, width = z.shape
     result = np.full(len(boxes), np.nan)

@@ -27,9 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
-
 from ccdstudio.imaging.noise import robust_pedestal
+from ccdstudio.imaging.objects import BoxedObjects
 
 LEVEL = 3.5
 """Local noises a neighbour outside the trail must reach for a lone pixel to be a deposit."""
@@ -79,18 +78,14 @@ class LonePixels:
                             for name in ("index", "peak", "neighbours", "ring")))
 
 
-def lone_pixels(z: np.ndarray, objects: np.ndarray, indices: np.ndarray) -> LonePixels:
-    """Measure the objects ``indices`` of the object map ``objects`` (the same window as the frame ``z``, in
-    units of its read noise: the local noise is at least :data:`MIN_NOISE`); those whose ring reaches past
-    the window are left out."""
-    found, peaks, boxes, rings = [], [], [], []
+def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> LonePixels:
+    """Measure the objects ``boxes`` (:func:`~ccdstudio.imaging.objects.boxed_objects`) of the object map
+    ``objects`` (the same window as the frame ``z``, in units of its read noise: the local noise is at least
+    :data:`MIN_NOISE`); those whose ring reaches past the window are left out."""
+    found, peaks, near_boxes, rings = [], [], [], []
     reach = RING + 1
     height, width = z.shape
-    slices = ndimage.find_objects(objects, max_label=int(indices.max(initial=0)))
-    for index in indices:
-        where = slices[index - 1]
-        if where is None:
-            continue
+    for index, where in boxes:
         ys, xs = np.nonzero(objects[where] == index)
         values = z[where][ys, xs]
         if not np.isfinite(values).any():
@@ -110,11 +105,11 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, indices: np.ndarray) -> Lone
         near[objects[y - 1: y + 2, x - 1: x + 2] == index] = np.nan
         found.append(index)
         peaks.append((box[reach, reach] - level) / noise)
-        boxes.append(near)
+        near_boxes.append(near)
         rings.append((np.nanmax(box[ring]) - level) / noise)
     if not found:
         return LonePixels.join([])
-    return LonePixels(np.array(found, np.int64), np.array(peaks), np.array(boxes), np.array(rings))
+    return LonePixels(np.array(found, np.int64), np.array(peaks), np.array(near_boxes), np.array(rings))
 
 
 def trailing_sides(lone: LonePixels) -> tuple[int, int]:

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ccdstudio.imaging.dark_counts import Lattice
+    from ccdstudio.imaging.objects import Box, BoxedObjects
     from ccdstudio.io.source import ImageSource
     from ccdstudio.ml.normalize import Stats
 
@@ -102,6 +103,8 @@ STRIP = 512
 def _pool() -> ThreadPoolExecutor:
     """Threads for a step's strips: numpy and scipy let go of the interpreter while they work."""
     return ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8))
+
+
 _MARGIN = 16
 """Neighbouring columns read beside a strip: the sides compared with and the clusters' surroundings."""
 SETTLED = {"cluster": 7, "hot_pixel": 1}
@@ -317,6 +320,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     from scipy import ndimage
 
     from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts
+    from ccdstudio.imaging.objects import object_mask
 
     height, width = labels.shape
     lattice = find_lattice()
@@ -343,7 +347,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
         first = np.array([(box[0].start // BLOCK, box[1].start // BLOCK) for box in boxes], np.int64).reshape(-1, 2)
         like = dark_like(charge[1:], np.bincount(found.ravel(), minlength=count + 1)[1:],
                          rates[first[:, 0], first[:, 1]], labels.size)
-        freed |= np.concatenate([[False], like])[found]
+        freed |= object_mask(found, np.flatnonzero(like) + 1)
         dark += int(like.sum())
     _release(labels, freed, class_names)
     yield Progress(1.0, f"dark counts: {dark} objects of dark charge (an electron is "
@@ -355,32 +359,28 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
                    labels: np.ndarray, find_lattice: Callable[[], Lattice | None], cancel: CancelToken | None
                    ) -> Job[int]:
     """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
-    cluster (on frames that count electrons, more charge than one dark electron); they are measured ``STRIP``
-    rows at a time."""
+    cluster (on frames that count electrons, more charge than one dark electron); they are measured by the
+    ``STRIP`` rows their boxes start in."""
     import numpy as np
     from scipy import ndimage
 
     from ccdstudio.imaging.lone_deposits import (
         LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trailing_sides)
+    from ccdstudio.imaging.objects import boxed_objects, object_mask
 
     objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
     small = np.flatnonzero(np.bincount(objects.ravel(), minlength=count + 1)[1:] <= MAX_PIXELS) + 1
-    first = np.array([box[0].start for box in ndimage.find_objects(objects)], np.int64)[small - 1]
-    height, width = labels.shape
-    starts = range(0, height, STRIP)
     parts = []
-    for done, start in enumerate(starts, start=1):
+    strips = _strips(boxed_objects(objects, small), labels.shape[0], RING + 1)
+    for done, (rows, boxes) in enumerate(strips, start=1):
         check(cancel)
-        rows = slice(max(start - RING - 1, 0), min(start + STRIP + MAX_PIXELS + RING, height))
-        here = small[(first >= start) & (first < start + STRIP)]
-        if here.size:
-            parts.append(lone_pixels(read((rows, slice(0, width))), objects[rows], here))
-        yield Progress(done / len(starts), f"lone deposits: strip {done}/{len(starts)}")
+        parts.append(lone_pixels(read((rows, slice(0, labels.shape[1]))), objects[rows], boxes))
+        yield Progress(done / len(strips), f"lone deposits: strip {done}/{len(strips)}")
     lone = LonePixels.join(parts)
     lattice = find_lattice() if lone.index.size else None
     level = LEVEL if lattice is None else max(LEVEL, MIN_ELECTRONS * lattice.step / lattice.noise)
     found = deposits(lone, trailing_sides(lone), level)
-    mask = np.isin(objects, found)
+    mask = object_mask(objects, found)
     labels[mask] = class_names.index("cluster")
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
     return int(mask.sum())
@@ -394,31 +394,37 @@ def _empty_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, sli
     from scipy import ndimage
 
     from ccdstudio.imaging.empty_clusters import LEVEL, MARGIN, significance
+    from ccdstudio.imaging.objects import boxed_objects, object_mask
 
     objects, count = ndimage.label(labels == class_names.index("cluster"), np.ones((3, 3), bool))
-    boxes = ndimage.find_objects(objects)
     settled = _near(labels, class_names, {"cluster": 3, "hot_pixel": 3})
-    first = np.array([box[0].start for box in boxes], np.int64)
-    height, width = labels.shape
-    starts = range(0, height, STRIP)
     empty = []
-    for done, start in enumerate(starts, start=1):
+    strips = _strips(boxed_objects(objects), labels.shape[0], MARGIN)
+    for done, (rows, boxes) in enumerate(strips, start=1):
         check(cancel)
-        here = np.flatnonzero((first >= start) & (first < start + STRIP)) + 1
-        if here.size:
-            rows = slice(max(start - MARGIN, 0), min(max(boxes[i - 1][0].stop for i in here) + MARGIN, height))
-            shifted = [(i, (slice(boxes[i - 1][0].start - rows.start, boxes[i - 1][0].stop - rows.start),
-                            boxes[i - 1][1])) for i in here]
-            measured = significance(read((rows, slice(0, width))), objects[rows], settled[rows], shifted)
-            empty.append(here[measured < LEVEL])
-        yield Progress(done / len(starts), f"empty clusters: strip {done}/{len(starts)}")
+        measured = significance(read((rows, slice(0, labels.shape[1]))), objects[rows], settled[rows], boxes)
+        empty.append(np.array([index for index, _ in boxes])[measured < LEVEL])
+        yield Progress(done / len(strips), f"empty clusters: strip {done}/{len(strips)}")
     found = np.concatenate(empty) if empty else np.zeros(0, np.int64)
-    lookup = np.zeros(count + 1, bool)
-    lookup[found] = True
-    freed = lookup[objects]
+    freed = object_mask(objects, found)
     _release(labels, freed, class_names)
     yield Progress(1.0, f"empty clusters: {found.size} of {count} cluster objects hold no charge of their own")
     return int(freed.sum())
+
+
+def _strips(boxes: BoxedObjects, height: int, margin: int) -> list[tuple[slice, list[tuple[int, Box]]]]:
+    """``boxes`` grouped by the :data:`STRIP` rows of a frame ``height`` high their boxes start in: for each
+    strip with objects, the rows to read (the boxes and ``margin`` around them) and the boxes in those rows."""
+    groups: dict[int, list[tuple[int, Box]]] = {}
+    for index, box in boxes:
+        groups.setdefault(box[0].start // STRIP, []).append((index, box))
+    strips = []
+    for key in sorted(groups):
+        here = groups[key]
+        rows = slice(max(key * STRIP - margin, 0), min(max(box[0].stop for _, box in here) + margin, height))
+        strips.append((rows, [(index, (slice(box[0].start - rows.start, box[0].stop - rows.start), box[1]))
+                              for index, box in here]))
+    return strips
 
 
 def _release(labels: np.ndarray, freed: np.ndarray, class_names: Sequence[str]) -> None:

@@ -5,6 +5,7 @@ import pytest
 from scipy import ndimage
 
 from ccdstudio.imaging.empty_clusters import LEVEL, significance
+from ccdstudio.imaging.objects import boxed_objects
 
 
 def measure(z: np.ndarray, called: np.ndarray, hot: np.ndarray | None = None) -> np.ndarray:
@@ -12,8 +13,7 @@ def measure(z: np.ndarray, called: np.ndarray, hot: np.ndarray | None = None) ->
     surroundings as the post-processing step keeps them."""
     objects, _ = ndimage.label(called, np.ones((3, 3), bool))
     settled = ndimage.maximum_filter(called | (False if hot is None else hot), size=3)
-    boxes = list(enumerate(ndimage.find_objects(objects), start=1))
-    return significance(z, objects, settled, boxes)
+    return significance(z, objects, settled, boxed_objects(objects))
 
 
 def test_a_deposit_stands_out_and_noise_beside_a_hot_pixel_does_not(rng):

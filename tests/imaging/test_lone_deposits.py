@@ -4,6 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from ccdstudio.imaging.lone_deposits import LonePixels, deposits, lone_pixels, trailing_sides
+from ccdstudio.imaging.objects import boxed_objects
 
 
 def frame_with_lone_pixels(rng: np.random.Generator, trail: float = 0.03):
@@ -34,18 +35,19 @@ def frame_with_lone_pixels(rng: np.random.Generator, trail: float = 0.03):
 
 def test_the_trail_is_found_on_the_side_read_after_the_hot_pixels(rng):
     z, objects, _ = frame_with_lone_pixels(rng)
-    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    boxes = boxed_objects(objects)
+    lone = lone_pixels(z, objects, boxes)
     assert trailing_sides(lone) == (0, 1)
-    assert trailing_sides(lone_pixels(-z, objects, lone.index)) == (0, 0)  # no bright lone pixels to tell
-    mirrored = lone_pixels(z[:, ::-1], objects[:, ::-1], lone.index)
+    assert trailing_sides(lone_pixels(-z, objects, boxes)) == (0, 0)  # no bright lone pixels to tell
+    mirrored = lone_pixels(z[:, ::-1], objects[:, ::-1], boxed_objects(objects[:, ::-1]))
     assert trailing_sides(mirrored) == (0, -1)
-    without = lone_pixels(frame_with_lone_pixels(rng, trail=0.0)[0], objects, lone.index)
+    without = lone_pixels(frame_with_lone_pixels(rng, trail=0.0)[0], objects, boxes)
     assert trailing_sides(without) == (0, 0)
 
 
 def test_deposits_leak_on_every_side_hot_pixels_only_trail(rng):
     z, objects, is_deposit = frame_with_lone_pixels(rng)
-    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    lone = lone_pixels(z, objects, boxed_objects(objects))
     assert lone.index.size == objects.max()  # every object measured, the two-pixel one too
     found = deposits(lone, trailing_sides(lone))
     assert np.array_equal(np.sort(found), np.flatnonzero(is_deposit) + 1)
@@ -56,11 +58,11 @@ def test_deposits_leak_on_every_side_hot_pixels_only_trail(rng):
 def test_lone_pixels_are_measured_against_their_surroundings(rng):
     z, objects, _ = frame_with_lone_pixels(rng)
     z = 1000.0 + 7.0 * z  # another pedestal and noise: the same figures in local noises
-    lone = lone_pixels(z, objects, np.arange(1, objects.max() + 1))
+    lone = lone_pixels(z, objects, boxed_objects(objects))
     assert np.all(lone.peak > 100) and np.isnan(lone.neighbours[:, 1, 1]).all()
     edge = np.zeros(z.shape, np.int32)
     edge[1, 1] = 1
-    assert lone_pixels(z, edge, np.array([1])).index.size == 0  # no ring around it
+    assert lone_pixels(z, edge, boxed_objects(edge)).index.size == 0  # no ring around it
     assert deposits(LonePixels.join([]), (0, 0)).size == 0
 
 
@@ -91,6 +93,6 @@ def test_the_local_noise_is_at_least_the_read_noise():
     z[10, 10], z[9, 10] = 50.0, 3.0
     objects = np.zeros(z.shape, np.int32)
     objects[10, 10] = 1
-    lone = lone_pixels(z, objects, np.array([1]))
+    lone = lone_pixels(z, objects, boxed_objects(objects))
     assert lone.peak.tolist() == [50.0] and lone.neighbours[0, 0, 1] == 3.0
     assert deposits(lone, (0, 0)).size == 0

@@ -240,10 +240,12 @@ def test_dark_counts_change_nothing_on_frames_that_do_not_count_electrons(rng):
     assert np.array_equal(labels, before)
 
 
-def test_lone_deposits_become_clusters_and_hot_pixels_stay(rng):
+@pytest.mark.parametrize("strip", [postprocess.STRIP, 16])
+def test_lone_deposits_become_clusters_and_hot_pixels_stay(rng, monkeypatch, strip):
     """Lone pixels a network called hot: those with charge beside them outside the trail become cluster."""
     from tests.imaging.test_lone_deposits import frame_with_lone_pixels
 
+    monkeypatch.setattr(postprocess, "STRIP", strip)  # 16: rings reach across the strips' edges
     z, objects, is_deposit = frame_with_lone_pixels(rng)
     source = ArraySource(500.0 + 3.0 * z)
     stats = Normalization("ccd", pedestal="dark").measure(source, [0])
