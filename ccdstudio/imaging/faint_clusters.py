@@ -29,8 +29,8 @@ scatter cost recall (1.15: 82.0 %).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 THRESHOLD = 5.5
 """The sum over a shape, in its own noise, from which a cluster is called."""
@@ -69,13 +69,16 @@ def faint_clusters(z: np.ndarray, usable: np.ndarray, threshold: float = THRESHO
     if not usable.any():
         return np.zeros(z.shape, bool)
 
+    def box_mean(values: np.ndarray) -> np.ndarray:  # mirrored at the edges
+        return cv2.blur(values, (window, window), borderType=cv2.BORDER_REFLECT)
+
     def local_mean(values: np.ndarray, where: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
         if count is None:
-            count = ndimage.uniform_filter(where.astype(np.float32), window)
+            count = box_mean(where.astype(np.float32))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return ndimage.uniform_filter(np.where(where, values, np.float32(0)), window) / count
+            return box_mean(np.where(where, values, np.float32(0))) / count
 
-    count = ndimage.uniform_filter(usable.astype(np.float32), window)
+    count = box_mean(usable.astype(np.float32))
     residual = np.where(usable, z - local_mean(z, usable, count), np.float32(0))
     square = residual * residual
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -89,11 +92,16 @@ def faint_clusters(z: np.ndarray, usable: np.ndarray, threshold: float = THRESHO
     weight = searched.astype(np.float32)
     found = np.zeros(z.shape, bool)
     for footprint in SHAPES.values():
-        total = ndimage.correlate(s, footprint, mode="constant")
-        pixels = ndimage.correlate(weight, footprint, mode="constant")
+        total = _correlate(s, footprint)
+        pixels = _correlate(weight, footprint)
         with np.errstate(invalid="ignore", divide="ignore"):
             called = np.nan_to_num(total / np.sqrt(pixels), nan=0.0) >= threshold
         # The pixels of each called placement: the footprint turned around.
-        found |= ndimage.convolve(called.astype(np.float32), footprint, mode="constant") > 0
+        found |= _correlate(called.astype(np.float32), footprint[::-1, ::-1]) > 0
     return found & searched & (s >= mark)
+
+
+def _correlate(values: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` (float32) over ``footprint`` centred on each pixel, zero beyond the edges."""
+    return cv2.filter2D(values, -1, np.ascontiguousarray(footprint), borderType=cv2.BORDER_CONSTANT)
 

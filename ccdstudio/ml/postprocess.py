@@ -116,13 +116,13 @@ def _near(labels: np.ndarray, class_names: Sequence[str], boxes: Mapping[str, in
     """Pixels of ``labels`` within the box of side ``boxes[name]`` around a pixel of class ``name``; classes
     the model does not have are skipped."""
     import numpy as np
-    from scipy import ndimage
+
+    from ccdstudio.imaging.morphology import dilate
 
     near = np.zeros(labels.shape, bool)
     for name, size in boxes.items():
         if name in class_names:
-            mask = labels == class_names.index(name)
-            near |= mask if size == 1 else ndimage.maximum_filter(mask, size=size)
+            near |= dilate(labels == class_names.index(name), size // 2, "square")
     return near
 
 
@@ -429,12 +429,15 @@ def _strips(boxes: BoxedObjects, height: int, margin: int) -> list[tuple[slice, 
 
 def _release(labels: np.ndarray, freed: np.ndarray, class_names: Sequence[str]) -> None:
     """The ``freed`` pixels of ``labels`` become background, or glowing where most of the 15 x 15 px around
-    them glow."""
+    them glow (the frame mirrored at its edges)."""
+    import cv2
     import numpy as np
-    from scipy import ndimage
 
     labels[freed] = class_names.index("background")
     if "glowing" in class_names and freed.any():
-        glowing = class_names.index("glowing")
-        share = ndimage.uniform_filter((labels == glowing).astype(np.float32), 15)
-        labels[freed & (share > 0.5)] = glowing
+        glowing, side = class_names.index("glowing"), 15
+        sums = cv2.integral(np.pad(labels == glowing, side // 2, mode="symmetric").view(np.uint8))
+        ys, xs = np.nonzero(freed)
+        glow = sums[ys + side, xs + side] - sums[ys, xs + side] - sums[ys + side, xs] + sums[ys, xs]
+        most = 2 * glow > side * side
+        labels[ys[most], xs[most]] = glowing
