@@ -10,7 +10,9 @@ Baselines, measured in the same run:
 - the fraction of the machine's convolution peak, timed on one large 3x3 convolution;
 - seams: the class map of one whole-frame forward pass (figure: share of pixels that differ);
 - training: raw optimiser steps on tensors already in memory (the trainer adds data, checks and events);
-- memory: the float32 per-class copy of the frame that a non-streaming inference would hold.
+- memory: the float32 per-class copy of the frame that a non-streaming inference would hold;
+- the steps after the network (the bundled model's post-processing, on the CPU whatever the device): the
+  network's own time on the same raw frame, so the figure says which of the two a prediction waits for.
 
 Inference is measured on the bundled model (``models/ccd-unet-v1``: depth 4, base 8, batch norm; its own
 tile and overlap) over a simulated CCD frame, and, in the full run, on the default architecture
@@ -19,6 +21,7 @@ tile and overlap) over a simulated CCD frame, and, in the full run, on the defau
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -43,6 +46,7 @@ def run(quick: bool) -> Iterator[Figure]:
     bundled = _bundled_model(device)
     size = 1024 if quick else 2048
     yield from _inference(bundled, _ccd_frame(size), "bundled ccd-unet-v1", peak, device, repeat=2)
+    yield postprocessing(bundled, 1024 if quick else 4096)
     if not quick:  # 16x the work per pixel: a smaller frame, one timing each
         yield from _inference(_default_model(device), _frame(1024), "default U-Net (base 32, random weights)", peak,
                               device, repeat=1)
@@ -89,6 +93,35 @@ def _frame(size: int) -> np.ndarray:
         y, x = rng.integers(0, size - 8, 2)
         image[y: y + rng.integers(2, 8), x: x + rng.integers(2, 8)] += rng.uniform(20, 3000)
     return image
+
+
+def postprocessing(model, size: int) -> Figure:
+    """Time of ``model``'s steps after the network on a raw ``size``-square frame (with 64 columns and 32
+    rows of overscan, as ``glow_edge`` needs), against the network's on the same frame; each step's time in
+    the note."""
+    from ccdstudio.io.source import ArraySource
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.infer import fit_stats, predict
+    from ccdstudio.ml.modelfile import LoadedModel
+    from ccdstudio.ml.postprocess import run_steps
+    from ccdstudio.simulate.ccd_files import draw_frame, raw_plane
+
+    raw, cards = raw_plane(draw_frame((size, size), 7001, 0, overscan=64, overscan_rows=32))
+    source = ArraySource(raw, headers=[cards])
+    bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
+    started = time.perf_counter()
+    labels = run(predict(bare, source)).labels
+    network = time.perf_counter() - started
+    stats = fit_stats(model, source, [0])
+    steps = {}
+    for step in model.info.postprocess:
+        started = time.perf_counter()
+        run(run_steps((step,), model.info.classes.names, source, 0, stats, labels))
+        steps[step] = time.perf_counter() - started
+    return Figure(GROUP, f"steps after the network, raw {size} x {size} frame", sum(steps.values()), "s", network,
+                  "the network on the same frame",
+                  note=", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps.items())
+                  + f"; network on {next(model.net.parameters()).device.type}")
 
 
 def conv_peak(device) -> float:
