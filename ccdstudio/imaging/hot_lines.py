@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from ccdstudio.imaging.blocks import padded_blocks
-from ccdstudio.imaging.noise import MAD_TO_SIGMA
+from ccdstudio.imaging.noise import MAD_TO_SIGMA, nanmedian
 
 OFFSET = 0.1
 MIN_SCORE = 60.0
@@ -93,9 +93,8 @@ def local_noise(excess: np.ndarray, valid: np.ndarray, run: int = RUN, block: in
     rows, cols = blocks.shape[0], blocks.shape[2]
     blocks = blocks.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
     empty = ~np.isfinite(blocks).any(axis=2)
-    blocks[empty] = 0  # no all-NaN slices for nanmedian (warnings filters are not thread-safe)
-    deviation = np.abs(blocks - np.nanmedian(blocks, axis=2, keepdims=True))
-    spread = MAD_TO_SIGMA * np.nanmedian(deviation, axis=2) * np.sqrt(run)
+    deviation = np.abs(blocks - nanmedian(blocks, axis=2, keepdims=True))
+    spread = MAD_TO_SIGMA * nanmedian(deviation, axis=2) * np.sqrt(run)
     spread[empty] = np.median(spread[~empty]) if (~empty).any() else 1.0
     noise = np.repeat(np.repeat(spread, block, axis=0), block, axis=1)[:height, :width]
     return np.maximum(np.nan_to_num(noise, nan=1.0), 1e-3)

@@ -20,6 +20,17 @@ def _sample(values: np.ndarray, max_samples: int) -> np.ndarray:
     return flat[np.isfinite(flat)]
 
 
+def nanmedian(values: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """``np.nanmedian`` along ``axis`` (NaN where no value is finite, without a warning) by one sort: numpy's
+    goes through masked arrays for short lines and is some 20 times slower on many of them."""
+    ordered = np.sort(np.moveaxis(np.asarray(values), axis, -1), axis=-1)  # NaN sorts last
+    count = np.count_nonzero(~np.isnan(ordered), axis=-1)[..., None]
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
+    high = np.take_along_axis(ordered, count // 2, axis=-1)
+    median = np.where(count > 0, (low + high) / 2, np.nan).astype(ordered.dtype, copy=False)
+    return np.moveaxis(median, -1, axis) if keepdims else median[..., 0]
+
+
 def robust_pedestal(values: np.ndarray, max_samples: int = 2_000_000) -> tuple[float, float]:
     """Return ``(pedestal, sigma)``: the median and the MAD-based noise of the finite values.
 
