@@ -24,6 +24,12 @@ def boxed_objects(objects: np.ndarray, indices: Iterable[int] | None = None) -> 
     return [(i, boxes[i - 1]) for i in chosen if 0 < i <= len(boxes) and boxes[i - 1] is not None]
 
 
+def object_sizes(objects: np.ndarray, count: int) -> np.ndarray:
+    """Pixels of each object ``0 .. count`` of the object map ``objects`` (0, the background, counted as
+    none): counted over the objects' pixels only, no frame-sized temporary beyond one mask."""
+    return np.bincount(objects[objects > 0], minlength=count + 1)
+
+
 def object_mask(objects: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """The pixels of the objects ``indices`` of the object map ``objects``."""
     lookup = np.zeros(int(objects.max(initial=0)) + 1, bool)

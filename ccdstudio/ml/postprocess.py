@@ -320,7 +320,7 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
     from scipy import ndimage
 
     from ccdstudio.imaging.dark_counts import BLOCK, block_electrons, dark_like, dark_rates, electron_counts
-    from ccdstudio.imaging.objects import object_mask
+    from ccdstudio.imaging.objects import object_mask, object_sizes
 
     height, width = labels.shape
     lattice = find_lattice()
@@ -338,14 +338,15 @@ def _dark_counts(class_names: Sequence[str], read: Callable[[tuple[slice, slice]
         counts = electron_counts(read((rows, slice(0, width))), lattice)
         electrons.append(block_electrons(counts))
         for (found, _), charge in zip(objects, charges):
-            charge += np.bincount(found[rows].ravel(), np.nan_to_num(counts).ravel(), charge.size)
+            inside = found[rows] > 0
+            charge += np.bincount(found[rows][inside], np.nan_to_num(counts[inside]), charge.size)
         yield Progress(done / len(starts), f"dark counts: electrons, strip {done}/{len(starts)}")
     rates = dark_rates(np.concatenate(electrons))
     freed, dark = np.zeros(labels.shape, bool), 0
     for (found, count), charge in zip(objects, charges):
         boxes = ndimage.find_objects(found)
         first = np.array([(box[0].start // BLOCK, box[1].start // BLOCK) for box in boxes], np.int64).reshape(-1, 2)
-        like = dark_like(charge[1:], np.bincount(found.ravel(), minlength=count + 1)[1:],
+        like = dark_like(charge[1:], object_sizes(found, count)[1:],
                          rates[first[:, 0], first[:, 1]], labels.size)
         freed |= object_mask(found, np.flatnonzero(like) + 1)
         dark += int(like.sum())
@@ -366,10 +367,10 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
 
     from ccdstudio.imaging.lone_deposits import (
         LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trailing_sides)
-    from ccdstudio.imaging.objects import boxed_objects, object_mask
+    from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
 
     objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
-    small = np.flatnonzero(np.bincount(objects.ravel(), minlength=count + 1)[1:] <= MAX_PIXELS) + 1
+    small = np.flatnonzero(object_sizes(objects, count)[1:] <= MAX_PIXELS) + 1
     parts = []
     strips = _strips(boxed_objects(objects, small), labels.shape[0], RING + 1)
     for done, (rows, boxes) in enumerate(strips, start=1):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ccdstudio.imaging.objects import boxed_objects, object_mask
+from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
 
 
 def test_objects_are_boxed_by_index_and_absent_ones_left_out():
@@ -18,3 +18,8 @@ def test_picked_objects_become_their_pixels():
     objects = np.array([[0, 1, 1], [2, 0, 3]], np.int32)
     assert object_mask(objects, np.array([1, 3])).tolist() == [[False, True, True], [False, False, True]]
     assert not object_mask(objects, np.zeros(0, np.int64)).any()
+
+
+def test_object_sizes_count_each_objects_pixels():
+    objects = np.array([[0, 1, 1], [2, 0, 1]], np.int32)
+    assert object_sizes(objects, 3).tolist() == [0, 3, 1, 0]
