@@ -104,4 +104,3 @@ def faint_clusters(z: np.ndarray, usable: np.ndarray, threshold: float = THRESHO
 def _correlate(values: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     """The sum of ``values`` (float32) over ``footprint`` centred on each pixel, zero beyond the edges."""
     return cv2.filter2D(values, -1, np.ascontiguousarray(footprint), borderType=cv2.BORDER_CONSTANT)
-

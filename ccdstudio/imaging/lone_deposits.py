@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from ccdstudio.imaging.noise import robust_pedestal
 from ccdstudio.imaging.objects import BoxedObjects
 
