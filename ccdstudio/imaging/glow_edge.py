@@ -21,8 +21,8 @@ means of :data:`DARK_BLOCK`-square blocks (:func:`block_means`), and the glow is
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 GLOW_SIGMA = 3.0
 """The level (read noises of expected glow) where "glowing" starts, the simulator's labelling convention."""
@@ -43,9 +43,9 @@ def glow_mask(z: np.ndarray, exclude: np.ndarray | None = None, glow_sigma: floa
     values = np.where(valid, z, np.float32(0))
     weight = valid.astype(np.float32)
     found = np.ones(z.shape, bool)
-    for size in boxes:
-        total = ndimage.uniform_filter(values, size, mode="constant")
-        count = ndimage.uniform_filter(weight, size, mode="constant")
+    for rows, cols in boxes:  # box sums over the frame's pixels only (zero beyond its edges)
+        total = cv2.blur(values, (cols, rows), borderType=cv2.BORDER_CONSTANT)
+        count = cv2.blur(weight, (cols, rows), borderType=cv2.BORDER_CONSTANT)
         found &= total >= np.float32(glow_sigma) * np.maximum(count, np.float32(1e-6))
         found &= count > 0
     return found
