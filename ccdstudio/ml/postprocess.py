@@ -430,15 +430,27 @@ def _strips(boxes: BoxedObjects, height: int, margin: int) -> list[tuple[slice, 
 
 def _release(labels: np.ndarray, freed: np.ndarray, class_names: Sequence[str]) -> None:
     """The ``freed`` pixels of ``labels`` become background, or glowing where most of the 15 x 15 px around
-    them glow (the frame mirrored at its edges)."""
-    import cv2
+    them glow (the frame mirrored at its edges); counted around the freed pixels only, a few thousand at a
+    time, so no frame-sized counts are made."""
     import numpy as np
 
     labels[freed] = class_names.index("background")
-    if "glowing" in class_names and freed.any():
-        glowing, side = class_names.index("glowing"), 15
-        sums = cv2.integral(np.pad(labels == glowing, side // 2, mode="symmetric").view(np.uint8))
-        ys, xs = np.nonzero(freed)
-        glow = sums[ys + side, xs + side] - sums[ys, xs + side] - sums[ys + side, xs] + sums[ys, xs]
-        most = 2 * glow > side * side
-        labels[ys[most], xs[most]] = glowing
+    if "glowing" not in class_names or not freed.any():
+        return
+    glowing, side = class_names.index("glowing"), 15
+    ys, xs = np.nonzero(freed)
+    offsets = np.arange(side) - side // 2
+    rows, cols = _mirrored(ys[:, None] + offsets, labels.shape[0]), _mirrored(xs[:, None] + offsets, labels.shape[1])
+    most = np.zeros(ys.size, bool)
+    for start in range(0, ys.size, 4096):
+        part = slice(start, start + 4096)
+        glow = np.count_nonzero(labels[rows[part, :, None], cols[part, None, :]] == glowing, axis=(1, 2))
+        most[part] = 2 * glow > side * side
+    labels[ys[most], xs[most]] = glowing
+
+
+def _mirrored(index: np.ndarray, length: int) -> np.ndarray:
+    """Indices beyond ``0 .. length - 1`` mirrored back in (-1 -> 0, length -> length - 1)."""
+    import numpy as np
+
+    return np.where(index < 0, -index - 1, np.where(index >= length, 2 * length - index - 1, index))

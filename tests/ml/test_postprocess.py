@@ -306,3 +306,21 @@ def test_on_frames_that_count_electrons_one_dark_electron_beside_a_hot_pixel_is_
         assert one.count(CLUSTER) == 0
     else:
         assert one.count(CLUSTER) >= 14
+
+
+def test_released_pixels_take_the_class_most_of_their_surroundings_have(rng):
+    """Freed pixels become glowing where most of the 15 x 15 px around them glow, the frame mirrored at its
+    edges (as scipy's ``uniform_filter`` mirrors it), corners included."""
+    from scipy import ndimage
+
+    labels = np.where(ndimage.uniform_filter(rng.random((90, 70)), 9) > 0.5, GLOWING, BACKGROUND).astype(np.uint8)
+    freed = rng.random(labels.shape) < 0.05
+    freed[0, 0] = freed[-1, -1] = freed[0, -1] = True
+    names = ClassSet.preset("ccd").names
+    expected = labels.copy()
+    expected[freed] = BACKGROUND
+    share = ndimage.uniform_filter((expected == GLOWING).astype(np.float64), 15)
+    expected[freed & (share > 0.5)] = GLOWING
+    postprocess._release(labels, freed, names)
+    assert np.array_equal(labels, expected)
+    assert {BACKGROUND, GLOWING} <= set(np.unique(labels[freed]).tolist())
