@@ -54,7 +54,6 @@ Figures:
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -271,7 +270,6 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     from ccdstudio.ml.hot_mask import apply_hot_mask
     from ccdstudio.ml.infer import fit_stats, predict
     from ccdstudio.ml.metrics import Evaluation
-    from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.postprocess import run_steps
     from ccdstudio.simulate.ccd import CLUSTER, GLOWING, HOT_PIXEL
     from ccdstudio.simulate.detection import (cluster_significance, glow_observer, ideal_recall, leak_significance,
@@ -282,7 +280,7 @@ def compare(model: LoadedModel, sets: Sequence[tuple[int, tuple[int, int], int]]
     significances, shot_significances, single_frame, trials = [], [], [], 0
     classic = {pair: ClusterTally() for pair in itertools.product(SEED_LEVELS, GROW_LEVELS) if pair[1] <= pair[0]}
     evaluation, network_only = Evaluation(model.info.classes.names), Evaluation(model.info.classes.names)
-    bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
+    bare = model.with_steps(())
     for test in test_frames(sets, overscan=overscan):
         source = test.source()
         plane = run(predict(bare, source)).labels
@@ -442,10 +440,8 @@ def special_frames(model: LoadedModel, quick: bool) -> Iterator[Figure]:
     """Figures on raw frames with dark charge and on frames that count electrons, the latter next to the
     model without its ``dark_counts`` step."""
     from ccdstudio.imaging.dark_counts import MIN_STEP
-    from ccdstudio.ml.modelfile import LoadedModel
 
-    without = LoadedModel(model.net, dataclasses.replace(
-        model.info, postprocess=tuple(step for step in model.info.postprocess if step != "dark_counts")))
+    without = model.with_steps([step for step in model.info.postprocess if step != "dark_counts"])
     sets = (("dark charge", QUICK_DARK if quick else DARK, dark_charge, f"dark charge >= {MIN_DARK_SIGMA:g}"),
             ("counting electrons", QUICK_COUNTING if quick else COUNTING, counting,
              f"an electron >= {MIN_ELECTRON_SIGMA:g}"),

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,10 @@ class LoadedModel:
     @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
+
+    def with_steps(self, steps: Sequence[str]) -> LoadedModel:
+        """The same network with ``steps`` after it instead of its own post-processing (``()``: none)."""
+        return LoadedModel(self.net, replace(self.info, postprocess=tuple(steps)), self.path)
 
 
 def save_model(

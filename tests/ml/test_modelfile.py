@@ -124,3 +124,11 @@ def test_post_processing_steps_are_stored_and_checked(tmp_path):
         ModelInfo(config, other, Normalization("ccd"), postprocess=("hot_lines",))
     with pytest.raises(CcdstudioError, match="needs the ccd normalisation"):
         ModelInfo(config, ClassSet.preset("ccd"), Normalization("percentile"), postprocess=("hot_lines",))
+
+
+def test_a_loaded_model_can_run_with_other_steps_after_its_network():
+    loaded = load_model(resolve_model())
+    bare = loaded.with_steps(())
+    assert bare.net is loaded.net and bare.path == loaded.path and bare.info.postprocess == ()
+    assert bare.info.classes == loaded.info.classes and loaded.info.postprocess  # the original keeps its steps
+    assert loaded.with_steps(["hot_lines"]).info.postprocess == ("hot_lines",)
