@@ -21,7 +21,6 @@ tile and overlap) over a simulated CCD frame, and, in the full run, on the defau
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import subprocess
@@ -97,31 +96,35 @@ def _frame(size: int) -> np.ndarray:
 
 def postprocessing(model, size: int) -> Figure:
     """Time of ``model``'s steps after the network on a raw ``size``-square frame (with 64 columns and 32
-    rows of overscan, as ``glow_edge`` needs), against the network's on the same frame; each step's time in
-    the note."""
+    rows of overscan, as ``glow_edge`` needs), run as a prediction runs them, against the network's on the
+    same frame; each step's time in the note."""
     from ccdstudio.io.source import ArraySource
-    from ccdstudio.jobs import run
+    from ccdstudio.jobs import Progress, run
     from ccdstudio.ml.infer import fit_stats, predict
-    from ccdstudio.ml.modelfile import LoadedModel
     from ccdstudio.ml.postprocess import run_steps
     from ccdstudio.simulate.ccd_files import draw_frame, raw_plane
 
     raw, cards = raw_plane(draw_frame((size, size), 7001, 0, overscan=64, overscan_rows=32))
     source = ArraySource(raw, headers=[cards])
-    bare = LoadedModel(model.net, dataclasses.replace(model.info, postprocess=()), model.path)
     started = time.perf_counter()
-    labels = run(predict(bare, source)).labels
+    labels = run(predict(model.with_steps(()), source)).labels
     network = time.perf_counter() - started
     stats = fit_stats(model, source, [0])
-    steps = {}
-    for step in model.info.postprocess:
-        started = time.perf_counter()
-        run(run_steps((step,), model.info.classes.names, source, 0, stats, labels))
-        steps[step] = time.perf_counter() - started
-    return Figure(GROUP, f"steps after the network, raw {size} x {size} frame", sum(steps.values()), "s", network,
+    steps = model.info.postprocess
+
+    def step_done(event: Progress) -> None:  # step i reports fractions in (i / n, (i + 1) / n]
+        if event.fraction is not None:
+            step = min(max(math.ceil(event.fraction * len(steps) - 1e-6) - 1, 0), len(steps) - 1)
+            ends[step] = time.perf_counter()
+
+    started = time.perf_counter()
+    ends = [started] * len(steps)
+    run(run_steps(steps, model.info.classes.names, source, 0, stats, labels), step_done)
+    seconds = np.diff([started, *np.maximum.accumulate(ends)])
+    return Figure(GROUP, f"steps after the network, raw {size} x {size} frame", float(seconds.sum()), "s", network,
                   "the network on the same frame",
-                  note=", ".join(f"{step} {seconds:.2f} s" for step, seconds in steps.items())
-                  + f"; network on {next(model.net.parameters()).device.type}")
+                  note=", ".join(f"{step} {took:.2f} s" for step, took in zip(steps, seconds))
+                  + f"; network on {model.device.type}")
 
 
 def conv_peak(device) -> float:
