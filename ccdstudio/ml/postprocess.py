@@ -15,9 +15,11 @@ refuses a model that asks for a step it cannot run.
   (:func:`ccdstudio.imaging.glow_edge.glow_mask`, at least 3 sigma is glowing), above the dark charge, which
   the overscans do not collect (:func:`ccdstudio.imaging.glow_edge.dark_floor`): the faint edge of a glow
   that fades over hundreds of pixels is where a network, seeing a fraction of a sigma per pixel, misplaces
-  it. Clusters (and their 3 px surroundings) and hot pixels are left out of the means and kept. Without
-  both overscans the network's glow stays: the pedestal's drift along a row, up to a few sigma, would
-  otherwise pass for glow. Needs the classes background and glowing, and the ``ccd`` normalisation.
+  it. The means do not reach across the edge of a flat band of glow, which every row (column) shows at the
+  same place (:func:`ccdstudio.imaging.glow_edge.band_edges`). Clusters (and their 3 px surroundings) and
+  hot pixels are left out of the means and kept. Without both overscans the network's glow stays: the
+  pedestal's drift along a row, up to a few sigma, would otherwise pass for glow. Needs the classes
+  background and glowing, and the ``ccd`` normalisation.
 - ``"faint_clusters"``: small clusters a network lets go (one pixel, two, or a few pixels of 2-5 sigma
   each) stand out in sums over small pixel groups against the local noise
   (:func:`ccdstudio.imaging.faint_clusters.faint_clusters`); their bright pixels among the network's
@@ -208,7 +210,8 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
     overscan."""
     import numpy as np
 
-    from ccdstudio.imaging.glow_edge import MARGIN, block_means, dark_floor, glow_mask
+    from ccdstudio.imaging.glow_edge import (DARK_BLOCK, MARGIN, STEP_BLOCK, band_edges, block_means, dark_floor,
+                                             glow_mask, glowing_bands)
     from ccdstudio.imaging.overscan import plane_pedestal
     from ccdstudio.io.ccd import data_window
 
@@ -227,18 +230,22 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
         z = (np.asarray(source.read(plane, (read, cols)), np.float32) - pedestal.level((read, cols)))
         return z / np.float32(pedestal.noise), _near(labels[read, cols], class_names, SETTLED)
 
-    def dark_means(start: int) -> np.ndarray:
-        """The block means of the ``STRIP`` rows from ``start`` (STRIP is a multiple of DARK_BLOCK: blocks stay
-        whole)."""
+    def strip_means(start: int) -> tuple[np.ndarray, ...]:
+        """The square block means of the ``STRIP`` rows from ``start``, their column means over blocks of rows
+        and their row means over blocks of columns (STRIP is a multiple of both blocks: blocks stay whole)."""
         check(cancel)
-        return block_means(*excess(slice(start, min(start + STRIP, rows.stop))))
+        z, exclude = excess(slice(start, min(start + STRIP, rows.stop)))
+        return tuple(block_means(z, exclude, block) for block in (DARK_BLOCK, (STEP_BLOCK, 1), (1, STEP_BLOCK)))
 
     with _pool() as pool:
         means = []
-        for done, strip_means in enumerate(pool.map(dark_means, starts), start=1):
-            means.append(strip_means)
-            yield Progress(0.5 * done / len(starts), f"glow edge: dark charge, strip {done}/{len(starts)}")
-        dark = np.float32(dark_floor(np.concatenate(means)))
+        for done, found in enumerate(pool.map(strip_means, starts), start=1):
+            means.append(found)
+            yield Progress(0.5 * done / len(starts), f"glow edge: dark charge and bands, strip {done}/{len(starts)}")
+        squares, columns, lines = (np.concatenate(each) for each in zip(*means))
+        dark = np.float32(dark_floor(squares))
+        row_edges, col_edges = band_edges(lines.T), band_edges(columns)
+        row_bands, col_bands = glowing_bands(lines.T - dark, row_edges), glowing_bands(columns - dark, col_edges)
 
         def decide(start: int) -> np.ndarray:
             """Glowing or background for each pixel of the ``STRIP`` rows from ``start``."""
@@ -247,7 +254,13 @@ def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labe
             read = slice(max(start - MARGIN, rows.start), min(stop + MARGIN, rows.stop))
             z, exclude = excess(read)
             inner = slice(start - read.start, stop - read.start)
-            return np.where(glow_mask(z - dark, exclude)[inner], np.uint8(glowing), np.uint8(background))
+            shift = rows.start - read.start  # from the data section's rows to those read
+            glows = glow_mask(z - dark, exclude, edges=([edge + shift for edge in row_edges], col_edges))
+            for first, stop in row_bands:
+                glows[max(first + shift, 0): max(stop + shift, 0)] = True
+            for first, stop in col_bands:
+                glows[:, first:stop] = True
+            return np.where(glows[inner], np.uint8(glowing), np.uint8(background))
 
         changed = 0
         for done, (start, decided) in enumerate(zip(starts, pool.map(decide, starts)), start=1):

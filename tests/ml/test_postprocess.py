@@ -97,20 +97,25 @@ def test_the_result_does_not_depend_on_the_number_of_threads(rng, monkeypatch):
 
 def raw_frame_with_faint_glow(rng: np.random.Generator, parallel_rows: int = 32, dark: float = 0.0,
                               length: float = 150.0):
-    """A 300 x 400 raw plane: data (noise 4 ADU, pedestal drifting 3 sigma along rows and 2 along columns, a
-    glow decaying from the corner over ``length`` px that crosses 3 sigma at 208 px, ``dark`` ADU of dark
-    charge everywhere), 48 columns of serial overscan and ``parallel_rows`` of parallel overscan. Returns the
-    source and the true glowing mask."""
+    """A 300 x 400 raw plane (:func:`raw_frame`) with a glow decaying from the corner over ``length`` px that
+    crosses 3 sigma at 208 px. Returns the source and the true glowing mask."""
+    y, x = np.mgrid[:300, :400]
+    glow = 12.0 * np.exp((208.0 - np.hypot(y, x)) / length)
+    return raw_frame(rng, glow, parallel_rows, dark), glow >= 12.0
+
+
+def raw_frame(rng: np.random.Generator, glow: np.ndarray, parallel_rows: int = 32, dark: float = 0.0):
+    """A 300 x 400 raw plane: data (noise 4 ADU, pedestal drifting 3 sigma along rows and 2 along columns,
+    ``glow`` ADU, ``dark`` ADU of dark charge everywhere), 48 columns of serial overscan and ``parallel_rows``
+    of parallel overscan, as an :class:`ArraySource`."""
     height, width = 300 + parallel_rows, 448
     y, x = np.mgrid[:height, :width]
     pedestal = 1000.0 + 12.0 * np.sin(y / 90.0) + 8.0 * np.cos(x / 70.0)
-    glow = 12.0 * np.exp((208.0 - np.hypot(y, x)) / length)
-    glow[:, 400:] = glow[300:] = 0.0  # the overscans collect no charge
-    charge = glow + dark
-    charge[:, 400:] = charge[300:] = 0.0
+    charge = np.zeros((height, width))
+    charge[:300, :400] = glow + dark  # the overscans collect no charge
     raw = (pedestal + charge + rng.normal(0.0, 4.0, (height, width))).astype(np.float32)
     header = {"NAXIS1": width, "NAXIS2": height, "DATASEC": "[1:400,1:300]", "BIASSEC": f"[401:448,1:{height}]"}
-    return ArraySource(raw, headers=[header]), glow[:300, :400] >= 12.0
+    return ArraySource(raw, headers=[header])
 
 
 @pytest.mark.parametrize(("network", "dark"), [(BACKGROUND, 0.0), (GLOWING, 0.0), (GLOWING, 16.0)])
@@ -121,6 +126,19 @@ def test_glow_edge_places_the_faint_edge_with_the_overscans(rng, network, dark):
     glowing = labels[:300, :400] == GLOWING
     assert 2 * (glowing & truth).sum() / (glowing.sum() + truth.sum()) > 0.97
     assert (labels[:, 400:] == network).all() and (labels[300:] == network).all()  # overscans untouched
+
+
+@pytest.mark.parametrize(("along", "level"), [("columns", 3.5), ("rows", 3.5), ("columns", 3.15)])
+def test_glow_edge_keeps_a_narrow_faint_band_whole(rng, monkeypatch, along, level):
+    # A band over 24 columns beside the amplifier (or 24 rows at the far end): a box reaching across the
+    # band's edge dilutes it below 3 sigma, and at 3.15 sigma some boxes within it fall below; strips of 64
+    # rows put a row band's edge in the fourth strip.
+    monkeypatch.setattr(postprocess, "STRIP", 64)
+    truth = np.zeros((300, 400), bool)
+    truth[(slice(None), slice(0, 24)) if along == "columns" else (slice(276, 300), slice(None))] = True
+    source = raw_frame(rng, 4.0 * level * truth)
+    labels = run(predict(constant_model(BACKGROUND, steps=("glow_edge",)), source)).labels
+    assert np.array_equal(labels[:300, :400] == GLOWING, truth)
 
 
 def test_glow_edge_strips_give_the_same_edge_on_any_number_of_threads(rng, monkeypatch):
