@@ -107,18 +107,17 @@ def best_segments(score: np.ndarray, min_score: float, rounds: int = 1) -> np.nd
     height, width = score.shape
     found = np.zeros(score.shape, bool)
     rows = np.arange(height + 1)[:, None]
-    columns = np.arange(width)
     for _ in range(rounds):
         prefix = np.zeros((height + 1, width), np.float64)
         np.cumsum(score, axis=0, out=prefix[1:])
         lowest = np.minimum.accumulate(prefix, axis=0)
         gain = prefix[1:] - lowest[:-1]  # the best run ending at each row
-        end = gain.argmax(axis=0)
-        hit = gain[end, columns] >= min_score
-        if not hit.any():
+        hit = np.flatnonzero(gain.max(axis=0) >= min_score)  # few columns: the rest is not searched
+        if not hit.size:
             break
-        start = np.where(rows <= end, prefix, np.inf).argmin(axis=0)
-        run = hit & (rows[:-1] >= start) & (rows[:-1] <= end)
-        found |= run
-        score[run] = -1e3  # later rounds go around it
+        end = gain[:, hit].argmax(axis=0)
+        start = np.where(rows <= end, prefix[:, hit], np.inf).argmin(axis=0)
+        run = (rows[:-1] >= start) & (rows[:-1] <= end)
+        found[:, hit] |= run
+        score[:, hit] = np.where(run, np.float32(-1e3), score[:, hit])  # later rounds go around it
     return found
