@@ -163,14 +163,15 @@ def run_steps(steps: Sequence[str], class_names: Sequence[str], source: ImageSou
 
 def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
                cancel: CancelToken | None) -> Job[int]:
-    """Hot columns, then hot rows; their background or glowing pixels become hot_pixel.
+    """Hot columns, then hot rows; their background or glowing pixels become hot_pixel, and so do those in
+    short gaps along a column (row) between runs of hot pixels.
 
     Strips of a pass are searched in parallel threads on the labels as the pass found them, then applied, so
     the result does not depend on the number of cores.
     """
     import numpy as np
 
-    from ccdstudio.imaging.hot_lines import find_hot_columns
+    from ccdstudio.imaging.hot_lines import find_hot_columns, line_gaps
 
     hot = class_names.index("hot_pixel")
     free = [class_names.index(name) for name in ("background", "glowing") if name in class_names]
@@ -200,7 +201,9 @@ def _hot_lines(class_names: Sequence[str], read: Callable[[tuple[slice, slice]],
                 changed += int(mask.sum())
                 done += 1
                 yield Progress(done / total, f"hot columns and rows: strip {done}/{total}")
-    return changed
+    gaps = line_gaps(labels == hot) & np.isin(labels, free)
+    labels[gaps] = hot
+    return changed + int(gaps.sum())
 
 
 def _glow_edge(class_names: Sequence[str], source: ImageSource, plane: int, labels: np.ndarray,

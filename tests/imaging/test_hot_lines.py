@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ccdstudio.imaging.hot_lines import best_segments, find_hot_lines
+from ccdstudio.imaging.hot_lines import best_segments, find_hot_lines, line_gaps
 
 
 def test_best_segments_finds_the_run_with_the_largest_sum():
@@ -54,3 +54,16 @@ def test_excluded_pixels_neither_make_nor_break_a_line():
     assert found[100:200, 50].all() and found[220:400, 50].all()
     assert not found[:, 140:160].any()
     assert find_hot_lines(z)[:, 150:152].any()  # not excluded, the track would pass for a hot column
+
+
+def test_line_gaps_fill_short_gaps_between_runs_of_hot_pixels_along_a_line():
+    hot = np.zeros((200, 120), bool)
+    hot[10:60, 5] = hot[80:150, 5] = True  # a gap of 20 rows in a hot column
+    hot[10:60, 30] = hot[100:150, 30] = True  # one of 40: two segments
+    hot[20:23, 50] = hot[30:33, 50] = True  # runs of 3: single hot pixels, not a line
+    hot[40, 60:100] = hot[40, 105:110] = True  # a hot row with a gap of 5 columns
+    gaps = line_gaps(hot)
+    assert np.flatnonzero(gaps[:, 5]).tolist() == list(range(60, 80))
+    assert not gaps[:, 30].any() and not gaps[:, 50].any()
+    assert np.flatnonzero(gaps[40]).tolist() == list(range(100, 105))
+    assert gaps.sum() == 25 and not (gaps & hot).any()
