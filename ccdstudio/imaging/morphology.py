@@ -2,7 +2,8 @@
 clean-up recipe for network predictions (threshold, dilate, drop small particles, invert).
 
 Masks are boolean 2-D arrays. A structuring element of ``size`` r spans ``2 r + 1`` pixels: a disk (the
-pixels within distance r), a square, or a cross (the 4-neighbourhood repeated r times).
+pixels within distance r), a square, a cross (the 4-neighbourhood repeated r times), or a line along a
+column or a row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ccdstudio.errors import CcdstudioError
 
-Shape = Literal["disk", "square", "cross"]
+Shape = Literal["disk", "square", "cross", "column", "row"]
 
 
 def structuring_element(size: int, shape: Shape = "disk") -> np.ndarray:
@@ -29,8 +30,10 @@ def structuring_element(size: int, shape: Shape = "disk") -> np.ndarray:
         kernel = np.ones_like(xx, dtype=bool)
     elif shape == "cross":
         kernel = np.abs(xx) + np.abs(yy) <= size
+    elif shape in ("column", "row"):
+        kernel = (xx if shape == "column" else yy) == 0
     else:
-        raise CcdstudioError(f"unknown structuring element {shape!r}; choose disk, square or cross")
+        raise CcdstudioError(f"unknown structuring element {shape!r}; choose disk, square, cross, column or row")
     return kernel.astype(np.uint8)
 
 

@@ -34,13 +34,15 @@ def test_structuring_elements():
     assert structuring_element(1, "square").sum() == 9
     assert structuring_element(2, "cross").sum() == 13
     assert structuring_element(2, "disk").sum() == 13
+    column = structuring_element(2, "column")
+    assert column.sum() == 5 and column[:, 2].all() and np.array_equal(structuring_element(2, "row"), column.T)
     with pytest.raises(CcdstudioError):
         structuring_element(1, "star")
 
 
 def test_dilate_and_erode_match_scipy(rng):
     mask = rng.random((40, 50)) < 0.3
-    for shape in ("disk", "square", "cross"):
+    for shape in ("disk", "square", "cross", "column", "row"):
         kernel = structuring_element(2, shape).astype(bool)
         assert (dilate(mask, 2, shape) == ndimage.binary_dilation(mask, kernel)).all()
         assert (erode(mask, 2, shape) == ndimage.binary_erosion(mask, kernel, border_value=0)).all()
