@@ -36,7 +36,12 @@ refuses a model that asks for a step it cannot run.
 - ``"lone_deposits"``: hot-pixel objects of one or two pixels with charge beside them on a side that the
   readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`; on frames that count
   electrons more than one dark electron) become ``cluster``: a deposit diffuses into its neighbours on every
-  side, a hot pixel only trails. Needs the classes hot_pixel and cluster, and the ``ccd`` normalisation.
+  side, a hot pixel only trails. Where the frame's hot pixels show a trail, the reverse too: cluster objects
+  that are a bright lone pixel and its trail, with nothing beside them outside it
+  (:func:`~ccdstudio.imaging.lone_deposits.trailed_pixels`), become hot_pixel there and background (or
+  glowing) in the trail, and cluster objects lying wholly in a hot pixel's trail
+  (:func:`~ccdstudio.imaging.lone_deposits.in_trails`) become background (or glowing). Needs the classes
+  background, hot_pixel and cluster, and the ``ccd`` normalisation.
 - ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
   (:func:`ccdstudio.imaging.empty_clusters.significance` below 3 local noises: a network's calls beside a
   bright hot pixel or on a grain of shot noise) become background, or glowing where their surroundings glow.
@@ -66,7 +71,7 @@ STEPS: dict[str, tuple[str, ...]] = {"hot_lines": ("background", "hot_pixel", "c
                                      "glow_edge": ("background", "glowing"),
                                      "faint_clusters": ("background", "cluster"),
                                      "dark_counts": ("background", "cluster"),
-                                     "lone_deposits": ("hot_pixel", "cluster"),
+                                     "lone_deposits": ("background", "hot_pixel", "cluster"),
                                      "empty_clusters": ("background", "cluster")}
 """Every known step and the classes it needs."""
 
@@ -376,8 +381,10 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
                    labels: np.ndarray, find_lattice: Callable[[], Lattice | None], cancel: CancelToken | None
                    ) -> Job[int]:
     """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
-    cluster (on frames that count electrons, more charge than one dark electron); they are measured by the
-    ``STRIP`` rows their boxes start in."""
+    cluster (on frames that count electrons, more charge than one dark electron); on a frame with a trail,
+    cluster objects that are a lone bright pixel and its trail become hot_pixel (the trail released), and those
+    lying wholly in a hot pixel's trail are released. Objects are measured by the ``STRIP`` rows their boxes
+    start in."""
     import numpy as np
     from scipy import ndimage
 
@@ -392,15 +399,57 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     for done, (rows, boxes) in enumerate(strips, start=1):
         check(cancel)
         parts.append(lone_pixels(read((rows, slice(0, labels.shape[1]))), objects[rows], boxes))
-        yield Progress(done / len(strips), f"lone deposits: strip {done}/{len(strips)}")
+        yield Progress(0.5 * done / len(strips), f"lone deposits: strip {done}/{len(strips)}")
     lone = LonePixels.join(parts)
     lattice = find_lattice() if lone.index.size else None
     level = LEVEL if lattice is None else max(LEVEL, MIN_ELECTRONS * lattice.step / lattice.noise)
-    found = deposits(lone, trailing_sides(lone), level)
+    trail = trailing_sides(lone)
+    found = deposits(lone, trail, level)
     mask = object_mask(objects, found)
     labels[mask] = class_names.index("cluster")
+    changed = int(mask.sum())
+    if trail != (0, 0):
+        changed += yield from _trailed(class_names, read, labels, trail, level, cancel)
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
-    return int(mask.sum())
+    return changed
+
+
+def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
+             trail: tuple[int, int], level: float, cancel: CancelToken | None) -> Job[int]:
+    """Cluster objects that are a lone bright pixel and its ``trail`` become hot_pixel there and are released
+    in the trail; those lying wholly in the trail of hot pixels are released."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ccdstudio.imaging.lone_deposits import RING, following, in_trails, lone_pixels, trailed_pixels
+    from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
+
+    hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
+    objects, count = ndimage.label(labels == cluster, np.ones((3, 3), bool))
+    boxes = boxed_objects(objects)
+    sizes = object_sizes(objects, count)
+    # A lone pixel and its trail fit in a 2 x 2 box; an object in a trail has a pixel that follows a hot one.
+    small = {index for index, box in boxes
+             if sizes[index] <= 3 and box[0].stop - box[0].start <= 2 and box[1].stop - box[1].start <= 2}
+    behind = set(np.unique(objects[following(labels == hot, trail) & (objects > 0)]).tolist())
+    singles, peaks, trailing = [], [], []
+    strips = _strips([(index, box) for index, box in boxes if index in small | behind], labels.shape[0], RING + 1)
+    for done, (rows, here) in enumerate(strips, start=1):
+        check(cancel)
+        z, window, where = read((rows, slice(0, labels.shape[1]))), objects[rows], dict(here)
+        lone = lone_pixels(z, window, [(index, box) for index, box in here if index in small])
+        for index in trailed_pixels(lone, trail, level):
+            values = np.where(window[where[index]] == index, np.nan_to_num(z[where[index]], nan=-np.inf), -np.inf)
+            y, x = np.unravel_index(int(np.argmax(values)), values.shape)
+            singles.append(index)
+            peaks.append((rows.start + where[index][0].start + y, where[index][1].start + x))
+        trailing.append(in_trails(z, window, labels[rows] == hot, [(i, where[i]) for i in where if i in behind], trail))
+        yield Progress(0.5 + 0.5 * done / len(strips), f"lone deposits: trails, strip {done}/{len(strips)}")
+    freed = object_mask(objects, np.concatenate([np.array(singles, np.int64), *trailing]))
+    _release(labels, freed, class_names)
+    for y, x in peaks:
+        labels[y, x] = hot
+    return int(freed.sum())
 
 
 def _empty_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],

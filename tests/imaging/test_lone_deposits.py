@@ -3,7 +3,8 @@
 import numpy as np
 from scipy import ndimage
 
-from ccdstudio.imaging.lone_deposits import LonePixels, deposits, lone_pixels, trailing_sides
+from ccdstudio.imaging.lone_deposits import (
+    LonePixels, deposits, following, in_trails, lone_pixels, trailed_pixels, trailing_sides)
 from ccdstudio.imaging.objects import boxed_objects
 
 
@@ -96,3 +97,50 @@ def test_the_local_noise_is_at_least_the_read_noise():
     lone = lone_pixels(z, objects, boxed_objects(objects))
     assert lone.peak.tolist() == [50.0] and lone.neighbours[0, 0, 1] == 3.0
     assert deposits(lone, (0, 0)).size == 0
+
+
+def test_following_steps_once_onto_the_trailing_sides():
+    mask = np.zeros((5, 5), bool)
+    mask[2, 2] = True
+    for trail, after in (((1, 0), (3, 2)), ((-1, 0), (1, 2)), ((0, 1), (2, 3)), ((0, -1), (2, 1))):
+        assert np.argwhere(following(mask, trail)).tolist() == [list(after)]
+    assert np.argwhere(following(mask, (1, 1))).tolist() == [[2, 3], [3, 2]]
+    assert not following(mask, (0, 0)).any()
+    edge = np.zeros((5, 5), bool)
+    edge[4, 4] = True
+    assert not following(edge, (1, 1)).any()  # nothing follows past the frame's edge
+
+
+def test_a_lone_pixel_and_its_trail_taken_for_a_cluster_is_a_hot_pixel(rng):
+    """Objects of a lone pixel and the pixel after it (what a network takes for a small track): the hot pixels
+    among them have charge beside them only in their trail, the deposits leak on every side."""
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    with_trail = np.where(objects > 0, objects, following(objects > 0, (0, 1)) * np.roll(objects, 1, axis=1))
+    lone = lone_pixels(z, with_trail, boxed_objects(with_trail))
+    hot = np.flatnonzero(~is_deposit) + 1
+    assert np.array_equal(np.sort(trailed_pixels(lone, (0, 1))), hot)
+    assert np.array_equal(np.sort(trailed_pixels(lone_pixels(z, objects, boxed_objects(objects)), (0, 1))), hot)
+    assert trailed_pixels(lone, (0, 0)).size == 0  # no trail, nothing to tell them by
+    assert trailed_pixels(lone, (1, 0)).size == 0  # their second pixel is not in this trail
+    faint = lone_pixels(z / 20.0, with_trail, boxed_objects(with_trail))
+    assert trailed_pixels(faint, (0, 1)).size == 0  # too faint for the trail to show
+
+
+def test_objects_wholly_in_a_hot_pixels_trail(rng):
+    z = rng.normal(size=(40, 60)).astype(np.float32)
+    hot = np.zeros(z.shape, bool)
+    objects = np.zeros(z.shape, np.int32)
+    for k, x in enumerate(range(5, 55, 10), start=1):
+        hot[10, x] = True
+        z[10, x] += 400.0
+        objects[11, x] = k  # the pixel after the hot pixel in a trail along the columns
+    objects[12, 15] = 2  # and the one after that
+    z[11, 25] += 300.0  # brighter than half the hot pixel: not its trail
+    objects[11, 36] = 4  # reaching beside the trail
+    objects[10, 46] = 5  # beside the hot pixel, not after it
+    objects[11, 45] = 0
+    objects[20:22, 30] = 6  # after no hot pixel
+    boxes = boxed_objects(objects)
+    assert in_trails(z, objects, hot, boxes, (1, 0)).tolist() == [1, 2]
+    assert in_trails(z, objects, hot, boxes, (0, 1)).tolist() == [5]
+    assert in_trails(z, objects, hot, boxes, (1, 0), share=1.0).tolist() == [1, 2, 3]

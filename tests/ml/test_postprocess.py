@@ -275,6 +275,52 @@ def test_lone_deposits_become_clusters_and_hot_pixels_stay(rng, monkeypatch, str
     assert (labels[(objects > 0) & ~deposit] == HOT).all()
 
 
+@pytest.mark.parametrize("strip", [postprocess.STRIP, 16])
+def test_lone_deposits_return_hot_pixels_and_their_trails_taken_for_clusters(rng, monkeypatch, strip):
+    """On a frame whose hot pixels trail into the next column: a hot pixel and its trail called cluster become
+    hot_pixel and background, a trail called cluster beside a hot pixel becomes background; deposits, which
+    leak on every side, stay clusters, and so does a cluster in a hot pixel's trail brighter than half of it."""
+    from tests.imaging.test_lone_deposits import frame_with_lone_pixels
+
+    monkeypatch.setattr(postprocess, "STRIP", strip)
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    deposit = np.isin(objects, np.flatnonzero(is_deposit) + 1)
+    labels = np.where(deposit, CLUSTER, np.where(objects > 0, HOT, BACKGROUND)).astype(np.uint8)
+    peaks = np.argwhere((objects > 0) & ~deposit)
+    both, beside = peaks[:10], peaks[10:20]  # the rest stay hot pixels, which tell the trail
+    labels[both[:, 0], both[:, 1]] = CLUSTER
+    labels[both[:, 0], both[:, 1] + 1] = CLUSTER
+    labels[beside[:, 0], beside[:, 1] + 1] = CLUSTER
+    y, x = 180, 200  # a short hot row (no lone pixel) with a deposit after it, not its trail
+    z[y, x - 3: x] += 300.0
+    labels[y, x - 3: x] = HOT
+    z[y, x] += 200.0
+    labels[y, x] = CLUSTER
+    source = ArraySource(500.0 + 3.0 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    run(postprocess.run_steps(("lone_deposits",), ClassSet.preset("ccd").names, source, 0, stats, labels))
+    assert (labels[both[:, 0], both[:, 1]] == HOT).all() and (labels[beside[:, 0], beside[:, 1]] == HOT).all()
+    assert (labels[both[:, 0], both[:, 1] + 1] == BACKGROUND).all()
+    assert (labels[beside[:, 0], beside[:, 1] + 1] == BACKGROUND).all()
+    assert (labels[deposit] == CLUSTER).all() and labels[y, x] == CLUSTER
+    assert np.count_nonzero(labels == CLUSTER) == deposit.sum() + 1
+
+
+def test_without_a_trail_clusters_beside_hot_pixels_stay(rng):
+    """Where the hot pixels show no trail, nothing tells a hot pixel's neighbour from a deposit's pixel."""
+    from tests.imaging.test_lone_deposits import frame_with_lone_pixels
+
+    z, objects, is_deposit = frame_with_lone_pixels(rng, trail=0.0)
+    labels = np.where(objects > 0, HOT, BACKGROUND).astype(np.uint8)
+    peaks = np.argwhere((objects > 0) & ~np.isin(objects, np.flatnonzero(is_deposit) + 1))[:10]
+    labels[peaks[:, 0], peaks[:, 1] + 1] = CLUSTER
+    z[peaks[:, 0], peaks[:, 1] + 1] += 8.0
+    source = ArraySource(500.0 + 3.0 * z)
+    stats = Normalization("ccd", pedestal="dark").measure(source, [0])
+    run(postprocess.run_steps(("lone_deposits",), ClassSet.preset("ccd").names, source, 0, stats, labels))
+    assert (labels[peaks[:, 0], peaks[:, 1] + 1] == CLUSTER).all()
+
+
 @pytest.mark.parametrize("strip", [postprocess.STRIP, 64])
 def test_empty_clusters_become_what_surrounds_them(rng, monkeypatch, strip):
     """Cluster objects no brighter than their surroundings: background, or glowing inside a glow."""
