@@ -4,8 +4,8 @@ In a single frame a deposit of one or two pixels looks much like a hot pixel (DA
 series of frames of the same CCD). Their surroundings differ: charge diffuses on its way to the pixels, so a
 deposit leaks a little of it into neighbours on every side, while a hot pixel puts charge beside itself only
 where the readout drags it, in a trail on the sides read after it (charge-transfer inefficiency).
-:func:`trailing_sides` finds those sides from the bright lone pixels of the frame themselves (more charge
-beside them on one side than on the opposite one); :func:`deposits` takes a lone pixel with a neighbour of
+:func:`trailing_sides` finds those sides from the bright lone pixels of the frame themselves (most of them
+hold more charge on one side than on the opposite one); :func:`deposits` takes a lone pixel with a neighbour of
 :data:`LEVEL` local noises or more on any other side for a deposit.
 
 A neighbour must also hold :data:`MIN_SHARE` of the pixel's own excess (the brightest hot pixels of a frame
@@ -61,7 +61,8 @@ MIN_PEAK = 20.0
 MIN_BRIGHT = 5
 """Bright lone pixels needed to tell the trailing sides."""
 TRAIL_SIGNIFICANCE = 3.0
-"""Standard errors by which one side must hold more charge than the opposite side to be a trail."""
+"""Standard deviations by which the bright lone pixels with more charge on one side than on the opposite one
+must outnumber half of them for that side to be a trail (chance alone: 0.13 %)."""
 MAX_TRAIL_SHARE = 0.5
 """Largest share of a hot pixel's excess a pixel in its trail holds (a first-order trail after n transfers of
 inefficiency eps holds 1 - (1 - eps)^n of it: a few percent on real CCDs)."""
@@ -122,18 +123,18 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> Lone
 
 
 def trailing_sides(lone: LonePixels) -> tuple[int, int]:
-    """``(dy, dx)``: the row and column sides (+1 the next, -1 the previous, 0 neither) on which the bright
-    lone pixels hold more charge, as a share of their own, than on the opposite side."""
+    """``(dy, dx)``: the row and column sides (+1 the next, -1 the previous, 0 neither) on which most of the
+    bright lone pixels hold more charge than on the opposite side, by a sign test (a cluster beside one hot
+    pixel, or a deposit's uneven leak, outweighs no other pixel)."""
     bright = lone.peak >= MIN_PEAK
     if np.count_nonzero(bright) < MIN_BRIGHT:
         return 0, 0
-    shares = np.nan_to_num(lone.neighbours[bright]) / lone.peak[bright, None, None]
+    near = np.nan_to_num(lone.neighbours[bright])
     sides = []
-    for after, before in ((shares[:, 2, 1], shares[:, 0, 1]), (shares[:, 1, 2], shares[:, 1, 0])):
-        difference = after - before
-        error = difference.std() / np.sqrt(difference.size)
-        mean = difference.mean()
-        sides.append(0 if abs(mean) <= TRAIL_SIGNIFICANCE * error else int(np.sign(mean)))
+    for after, before in ((near[:, 2, 1], near[:, 0, 1]), (near[:, 1, 2], near[:, 1, 0])):
+        more, fewer = np.count_nonzero(after > before), np.count_nonzero(after < before)
+        excess = (more - fewer) / 2
+        sides.append(0 if abs(excess) <= TRAIL_SIGNIFICANCE * np.sqrt(more + fewer) / 2 else int(np.sign(excess)))
     return sides[0], sides[1]
 
 

@@ -46,6 +46,13 @@ def test_the_trail_is_found_on_the_side_read_after_the_hot_pixels(rng):
     assert trailing_sides(without) == (0, 0)
 
 
+def test_a_cluster_beside_one_hot_pixel_does_not_hide_the_trail(rng):
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    y, x = np.argwhere(objects == np.flatnonzero(~is_deposit)[0] + 1)[0]
+    z[y, x - 1] += 0.8 * z[y, x]  # on the side before it, more charge than all the trails together
+    assert trailing_sides(lone_pixels(z, objects, boxed_objects(objects))) == (0, 1)
+
+
 def test_deposits_leak_on_every_side_hot_pixels_only_trail(rng):
     z, objects, is_deposit = frame_with_lone_pixels(rng)
     lone = lone_pixels(z, objects, boxed_objects(objects))
