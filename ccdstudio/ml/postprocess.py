@@ -389,7 +389,7 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     from scipy import ndimage
 
     from ccdstudio.imaging.lone_deposits import (
-        LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trailing_sides)
+        LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trail_share, trailing_sides)
     from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
 
     objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
@@ -409,19 +409,20 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     labels[mask] = class_names.index("cluster")
     changed = int(mask.sum())
     if trail != (0, 0):
-        changed += yield from _trailed(class_names, read, labels, trail, level, cancel)
+        changed += yield from _trailed(class_names, read, labels, trail, trail_share(lone, trail), level, cancel)
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
     return changed
 
 
 def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
-             trail: tuple[int, int], level: float, cancel: CancelToken | None) -> Job[int]:
-    """Cluster objects that are a lone bright pixel and its ``trail`` become hot_pixel there and are released
-    in the trail; those lying wholly in the trail of hot pixels are released."""
+             trail: tuple[int, int], share: float, level: float, cancel: CancelToken | None) -> Job[int]:
+    """Cluster objects that are a lone bright pixel and its ``trail`` (holding no more than the frame's hot
+    pixels trail, ``share`` of their excess) become hot_pixel there and are released in the trail; those lying
+    wholly in the trail of hot pixels are released."""
     import numpy as np
     from scipy import ndimage
 
-    from ccdstudio.imaging.lone_deposits import RING, following, in_trails, lone_pixels, trailed_pixels
+    from ccdstudio.imaging.lone_deposits import MIN_PEAK, RING, following, in_trails, lone_pixels, trailed_pixels
     from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
 
     hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
@@ -437,8 +438,10 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
     for done, (rows, here) in enumerate(strips, start=1):
         check(cancel)
         z, window, where = read((rows, slice(0, labels.shape[1]))), objects[rows], dict(here)
-        lone = lone_pixels(z, window, [(index, box) for index, box in here if index in small])
-        for index in trailed_pixels(lone, trail, level):
+        # The local noise is at least the read noise: an object below MIN_PEAK read noises cannot reach it.
+        lone = lone_pixels(z, window, [(index, box) for index, box in here if index in small
+                                       and np.nanmax(z[box][window[box] == index], initial=-np.inf) >= MIN_PEAK])
+        for index in trailed_pixels(lone, trail, share, level):
             values = np.where(window[where[index]] == index, np.nan_to_num(z[where[index]], nan=-np.inf), -np.inf)
             y, x = np.unravel_index(int(np.argmax(values)), values.shape)
             singles.append(index)

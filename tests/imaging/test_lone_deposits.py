@@ -4,7 +4,7 @@ import numpy as np
 from scipy import ndimage
 
 from ccdstudio.imaging.lone_deposits import (
-    LonePixels, deposits, following, in_trails, lone_pixels, trailed_pixels, trailing_sides)
+    LonePixels, deposits, following, in_trails, lone_pixels, trail_share, trailed_pixels, trailing_sides)
 from ccdstudio.imaging.objects import boxed_objects
 
 
@@ -80,7 +80,7 @@ def two_lone_pixels(peaks: tuple[float, float], rings: tuple[float, float]) -> L
     neighbours = np.zeros((2, 3, 3))
     neighbours[:, 1, 1] = np.nan
     neighbours[:, 0, 1] = 8.0
-    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings))
+    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings), np.full(2, -np.inf))
 
 
 def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
@@ -122,15 +122,21 @@ def test_a_lone_pixel_and_its_trail_taken_for_a_cluster_is_a_hot_pixel(rng):
     """Objects of a lone pixel and the pixel after it (what a network takes for a small track): the hot pixels
     among them have charge beside them only in their trail, the deposits leak on every side."""
     z, objects, is_deposit = frame_with_lone_pixels(rng)
+    alone = lone_pixels(z, objects, boxed_objects(objects))
+    share = trail_share(alone, (0, 1))
+    assert 0.03 < share < 0.06  # the hot pixels' 3 % and the deposits' 4 %, with the noise
+    assert trail_share(alone, (0, 0)) == 0.0
     with_trail = np.where(objects > 0, objects, following(objects > 0, (0, 1)) * np.roll(objects, 1, axis=1))
     lone = lone_pixels(z, with_trail, boxed_objects(with_trail))
+    assert np.allclose(lone.second[~is_deposit], 0.03 * lone.peak[~is_deposit], atol=4.0)
     hot = np.flatnonzero(~is_deposit) + 1
-    assert np.array_equal(np.sort(trailed_pixels(lone, (0, 1))), hot)
-    assert np.array_equal(np.sort(trailed_pixels(lone_pixels(z, objects, boxed_objects(objects)), (0, 1))), hot)
-    assert trailed_pixels(lone, (0, 0)).size == 0  # no trail, nothing to tell them by
-    assert trailed_pixels(lone, (1, 0)).size == 0  # their second pixel is not in this trail
+    assert np.array_equal(np.sort(trailed_pixels(lone, (0, 1), share)), hot)
+    assert np.array_equal(np.sort(trailed_pixels(alone, (0, 1), share)), hot)
+    assert trailed_pixels(lone, (0, 0), share).size == 0  # no trail, nothing to tell them by
+    assert trailed_pixels(lone, (1, 0), share).size == 0  # their second pixel is not in this trail
+    assert trailed_pixels(lone, (0, 1), 0.005).size < 3  # more in it than the frame's hot pixels trail
     faint = lone_pixels(z / 20.0, with_trail, boxed_objects(with_trail))
-    assert trailed_pixels(faint, (0, 1)).size == 0  # too faint for the trail to show
+    assert trailed_pixels(faint, (0, 1), share).size == 0  # too faint for the trail to show
 
 
 def test_objects_wholly_in_a_hot_pixels_trail(rng):
