@@ -24,16 +24,15 @@ instead of 82.8 %, with 99.7 % of the predicted clusters real as before.
 The trail works the other way too, where a frame shows one. A network takes a bright hot pixel and its trail
 for a small track, or the trail beside a hot pixel for a cluster of its own: :func:`trailed_pixels` finds the
 lone pixels whose charge beside them lies only in the trail, and no more of it than the frame's hot pixels
-trail (:func:`trail_share`), and :func:`in_trails` the objects that lie wholly in the trail of hot pixels. No
-calibration frame trails, so their settings follow from what a trail is: on a raw 4096 x 4096 frame of a test
-CCD of 3.5e-5 a transfer the two took the predicted cluster objects that are real from 51 % to 96 %, for 86 %
-of the clusters above 3 sigma found instead of 90 % (point-like deposits whose charge stayed in their pixel
-and its trail); on the test sets 11 objects changed, all false.
+trail on that side (:func:`trail_share`), and :func:`in_trails` the objects that lie wholly in the trail of
+hot pixels. No calibration frame trails, so their settings follow from what a trail is: on a raw 4096 x 4096
+frame of a test CCD of 3.5e-5 a transfer the two took the predicted cluster objects that are real from 51 %
+to 96 %, for 87 % of the clusters above 3 sigma found instead of 90 % (point-like deposits whose charge
+stayed in their pixel and its trail); on the test sets 11 objects changed, all false.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,8 +68,11 @@ TRAIL_SIGNIFICANCE = 3.0
 """Standard deviations by which the bright lone pixels with more charge on one side than on the opposite one
 must outnumber half of them for that side to be a trail (chance alone: 0.13 %)."""
 TRAIL_ALLOWANCE = 2.0
-"""How many times the share the frame's hot pixels trail (:func:`trail_share`) the trail of a lone pixel taken
-for a hot pixel may hold (a deposit's second pixel often holds more)."""
+"""How many times the share the frame's hot pixels trail on a side (:func:`trail_share`) the trail of a lone
+pixel taken for a hot pixel may hold there (a deposit's second pixel often holds more)."""
+NOISE_MARGIN = 2.0
+"""Local noises taken off the charge after each bright lone pixel before :func:`trail_share` reads it as a
+share of the pixel's own: the noise of the faintest would outweigh a trail of a few tenths of a percent."""
 MAX_TRAIL_SHARE = 0.5
 """Largest share of a hot pixel's excess a pixel in its trail holds (a first-order trail after n transfers of
 inefficiency eps holds 1 - (1 - eps)^n of it: a few percent on real CCDs)."""
@@ -80,29 +82,30 @@ inefficiency eps holds 1 - (1 - eps)^n of it: a few percent on real CCDs)."""
 class LonePixels:
     """Measured lone pixels: object ``index`` (as in the object map), the brightest pixel's excess over its
     local level (``peak``), the excess of the 3 x 3 box around it (``neighbours``, NaN on the object's own
-    pixels), the largest excess of the ring beyond (``ring``) and of the object's other pixels (``second``,
-    -inf for an object of one pixel), all in local noises."""
+    pixels), the largest excess of the ring beyond (``ring``) and the excess of the object's other pixels in
+    that box (``own``, NaN elsewhere), all in local noises."""
 
     index: np.ndarray
     peak: np.ndarray
     neighbours: np.ndarray
     ring: np.ndarray
-    second: np.ndarray
+    own: np.ndarray
 
     @staticmethod
     def join(parts: list[LonePixels]) -> LonePixels:
         """One :class:`LonePixels` of several."""
         if not parts:
-            return LonePixels(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3, 3)), np.zeros(0), np.zeros(0))
+            return LonePixels(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3, 3)), np.zeros(0),
+                              np.zeros((0, 3, 3)))
         return LonePixels(*(np.concatenate([getattr(part, name) for part in parts])
-                            for name in ("index", "peak", "neighbours", "ring", "second")))
+                            for name in ("index", "peak", "neighbours", "ring", "own")))
 
 
 def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> LonePixels:
     """Measure the objects ``boxes`` (:func:`~ccdstudio.imaging.objects.boxed_objects`) of the object map
     ``objects`` (the same window as the frame ``z``, in units of its read noise: the local noise is at least
     :data:`MIN_NOISE`); those whose ring reaches past the window are left out."""
-    found, peaks, near_boxes, rings, seconds = [], [], [], [], []
+    found, peaks, near_boxes, rings, owns = [], [], [], [], []
     reach = RING + 1
     height, width = z.shape
     for index, where in boxes:
@@ -122,10 +125,10 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> Lone
             continue
         noise = max(noise, MIN_NOISE)
         near = (box[RING: -RING, RING: -RING] - level) / noise
-        own = objects[y - 1: y + 2, x - 1: x + 2] == index
-        own[1, 1] = False
-        seconds.append(np.nanmax(near[own], initial=-np.inf))
-        near[own] = np.nan
+        mine = objects[y - 1: y + 2, x - 1: x + 2] == index
+        mine[1, 1] = False
+        owns.append(np.where(mine, near, np.nan))
+        near[mine] = np.nan
         near[1, 1] = np.nan
         found.append(index)
         peaks.append((box[reach, reach] - level) / noise)
@@ -134,7 +137,7 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> Lone
     if not found:
         return LonePixels.join([])
     return LonePixels(np.array(found, np.int64), np.array(peaks), np.array(near_boxes), np.array(rings),
-                      np.array(seconds))
+                      np.array(owns))
 
 
 def trailing_sides(lone: LonePixels) -> tuple[int, int]:
@@ -173,36 +176,43 @@ def deposits(lone: LonePixels, trail: tuple[int, int], level: float = LEVEL, sha
     return lone.index[_beside(lone, trail) >= np.maximum(np.maximum(level, share * lone.peak), lone.ring)]
 
 
-def trail_share(lone: LonePixels, trail: tuple[int, int]) -> float:
-    """The share of their own excess that the bright lone pixels put into the pixel after them on the
-    ``trail`` sides, at most: the 90th percentile (0 without a trail)."""
+def _trail_positions(trail: tuple[int, int]) -> list[tuple[int, int]]:
+    """The positions in a lone pixel's 3 x 3 box of the pixels after it on the ``trail`` sides, row side first."""
+    return ([(1 + trail[0], 1)] if trail[0] else []) + ([(1, 1 + trail[1])] if trail[1] else [])
+
+
+def trail_share(lone: LonePixels, trail: tuple[int, int]) -> dict[tuple[int, int], float]:
+    """For each position after a lone pixel on a ``trail`` side (its 3 x 3 box), the share of their own excess
+    the bright lone pixels put there, at most: the 90th percentile, :data:`NOISE_MARGIN` taken off first."""
     bright = lone.peak >= MIN_PEAK
-    after = [lone.neighbours[bright, 1 + trail[0], 1]] if trail[0] else []
-    after += [lone.neighbours[bright, 1, 1 + trail[1]]] if trail[1] else []
-    if not after:
-        return 0.0
-    shares = functools.reduce(np.fmax, after) / lone.peak[bright]
-    shares = shares[np.isfinite(shares)]
-    return float(np.percentile(shares, 90)) if shares.size else 0.0
+    shares = {}
+    for y, x in _trail_positions(trail):
+        share = (lone.neighbours[bright, y, x] - NOISE_MARGIN) / lone.peak[bright]
+        share = share[np.isfinite(share)]
+        shares[y, x] = max(float(np.percentile(share, 90)), 0.0) if share.size else 0.0
+    return shares
 
 
-def trailed_pixels(lone: LonePixels, trail: tuple[int, int], share: float, level: float = LEVEL) -> np.ndarray:
+def trailed_pixels(lone: LonePixels, trail: tuple[int, int], shares: dict[tuple[int, int], float],
+                   level: float = LEVEL) -> np.ndarray:
     """The object indices of the lone pixels (objects of their brightest pixel and pixels in its trail) bright
-    enough for the ``trail`` to show (:data:`MIN_PEAK`), with no neighbour outside the trail and no pixel of
-    their ring reaching ``level`` local noises or :data:`MIN_SHARE` of their own excess, and no more in their
-    trail than :data:`TRAIL_ALLOWANCE` times the ``share`` the frame's hot pixels trail
-    (:func:`trail_share`): a single pixel of charge, as a hot pixel puts there (none on a frame without a
-    trail)."""
+    enough for the ``trail`` to show (:data:`MIN_PEAK`) with nothing beside them: no neighbour outside the
+    trail, no pixel of their ring and no pixel in the trail beyond :data:`TRAIL_ALLOWANCE` times the share
+    the frame's hot pixels put there (``shares``, :func:`trail_share`) reaching ``level`` local noises or
+    :data:`MIN_SHARE` of their own excess: a single pixel of charge, as a hot pixel puts there (none on a
+    frame without a trail)."""
     if trail == (0, 0):
         return np.zeros(0, np.int64)
-    own = np.isnan(lone.neighbours)
     allowed = np.zeros((3, 3), bool)
-    allowed[1, 1] = allowed[1 + trail[0], 1] = allowed[1, 1 + trail[1]] = True
-    in_trail = ~(own & ~allowed).reshape(len(lone.index), 9).any(axis=1)
+    for y, x in _trail_positions(trail):
+        allowed[y, x] = True
+    in_trail = ~(np.isfinite(lone.own) & ~allowed).reshape(len(lone.index), 9).any(axis=1)
     floor = np.maximum(level, MIN_SHARE * lone.peak)
     quiet = (_beside(lone, trail) < floor) & (lone.ring < floor)
-    faint_trail = lone.second < np.maximum(level, TRAIL_ALLOWANCE * share * lone.peak)
-    return lone.index[in_trail & quiet & faint_trail & (lone.peak >= MIN_PEAK)]
+    for (y, x), share in shares.items():
+        after = np.fmax(lone.neighbours[:, y, x], lone.own[:, y, x])
+        quiet &= ~(after - TRAIL_ALLOWANCE * share * lone.peak >= floor)
+    return lone.index[in_trail & quiet & (lone.peak >= MIN_PEAK)]
 
 
 def following(mask: np.ndarray, trail: tuple[int, int]) -> np.ndarray:

@@ -415,10 +415,11 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
 
 
 def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray], labels: np.ndarray,
-             trail: tuple[int, int], share: float, level: float, cancel: CancelToken | None) -> Job[int]:
+             trail: tuple[int, int], shares: dict[tuple[int, int], float], level: float,
+             cancel: CancelToken | None) -> Job[int]:
     """Cluster objects that are a lone bright pixel and its ``trail`` (holding no more than the frame's hot
-    pixels trail, ``share`` of their excess) become hot_pixel there and are released in the trail; those lying
-    wholly in the trail of hot pixels are released."""
+    pixels trail, ``shares`` of their excess by side) become hot_pixel there and are released in the trail;
+    those lying wholly in the trail of hot pixels are released."""
     import numpy as np
     from scipy import ndimage
 
@@ -441,7 +442,7 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
         # The local noise is at least the read noise: an object below MIN_PEAK read noises cannot reach it.
         lone = lone_pixels(z, window, [(index, box) for index, box in here if index in small
                                        and np.nanmax(z[box][window[box] == index], initial=-np.inf) >= MIN_PEAK])
-        for index in trailed_pixels(lone, trail, share, level):
+        for index in trailed_pixels(lone, trail, shares, level):
             values = np.where(window[where[index]] == index, np.nan_to_num(z[where[index]], nan=-np.inf), -np.inf)
             y, x = np.unravel_index(int(np.argmax(values)), values.shape)
             singles.append(index)

@@ -80,7 +80,7 @@ def two_lone_pixels(peaks: tuple[float, float], rings: tuple[float, float]) -> L
     neighbours = np.zeros((2, 3, 3))
     neighbours[:, 1, 1] = np.nan
     neighbours[:, 0, 1] = 8.0
-    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings), np.full(2, -np.inf))
+    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings), np.full((2, 3, 3), np.nan))
 
 
 def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
@@ -123,20 +123,33 @@ def test_a_lone_pixel_and_its_trail_taken_for_a_cluster_is_a_hot_pixel(rng):
     among them have charge beside them only in their trail, the deposits leak on every side."""
     z, objects, is_deposit = frame_with_lone_pixels(rng)
     alone = lone_pixels(z, objects, boxed_objects(objects))
-    share = trail_share(alone, (0, 1))
-    assert 0.03 < share < 0.06  # the hot pixels' 3 % and the deposits' 4 %, with the noise
-    assert trail_share(alone, (0, 0)) == 0.0
+    shares = trail_share(alone, (0, 1))
+    assert list(shares) == [(1, 2)] and 0.03 < shares[1, 2] < 0.06  # the hot pixels' 3 %, the deposits' 4 %
+    assert trail_share(alone, (0, 0)) == {}
     with_trail = np.where(objects > 0, objects, following(objects > 0, (0, 1)) * np.roll(objects, 1, axis=1))
     lone = lone_pixels(z, with_trail, boxed_objects(with_trail))
-    assert np.allclose(lone.second[~is_deposit], 0.03 * lone.peak[~is_deposit], atol=4.0)
+    assert np.allclose(lone.own[~is_deposit, 1, 2], 0.03 * lone.peak[~is_deposit], atol=4.0)
     hot = np.flatnonzero(~is_deposit) + 1
-    assert np.array_equal(np.sort(trailed_pixels(lone, (0, 1), share)), hot)
-    assert np.array_equal(np.sort(trailed_pixels(alone, (0, 1), share)), hot)
-    assert trailed_pixels(lone, (0, 0), share).size == 0  # no trail, nothing to tell them by
-    assert trailed_pixels(lone, (1, 0), share).size == 0  # their second pixel is not in this trail
-    assert trailed_pixels(lone, (0, 1), 0.005).size < 3  # more in it than the frame's hot pixels trail
+    assert np.array_equal(np.sort(trailed_pixels(lone, (0, 1), shares)), hot)
+    assert np.array_equal(np.sort(trailed_pixels(alone, (0, 1), shares)), hot)
+    assert trailed_pixels(lone, (0, 0), {}).size == 0  # no trail, nothing to tell them by
+    assert trailed_pixels(lone, (1, 0), trail_share(alone, (1, 0))).size == 0  # their second pixel: no trail
+    assert trailed_pixels(lone, (0, 1), {(1, 2): 0.002}).size < 3  # more in it than the frame's trail
+    assert trailed_pixels(alone, (0, 1), {(1, 2): 0.002}).size < 3  # the same, the trail not in the object
     faint = lone_pixels(z / 20.0, with_trail, boxed_objects(with_trail))
-    assert trailed_pixels(faint, (0, 1), share).size == 0  # too faint for the trail to show
+    assert trailed_pixels(faint, (0, 1), shares).size == 0  # too faint for the trail to show
+
+
+def test_a_deposit_beside_a_lone_pixel_on_a_side_that_trails_less_is_no_trail():
+    """Trails on both sides, 10 % into the next row and 0.1 % into the next column: a pixel holding 4 % in the
+    next column is a deposit's leak, not its trail."""
+    neighbours = np.full((2, 3, 3), 0.5)
+    neighbours[:, 1, 1] = np.nan
+    neighbours[:, 2, 1] = 50.0  # 10 % of 500 in the next row
+    neighbours[1, 1, 2] = 20.0
+    lone = LonePixels(np.array([1, 2]), np.array([500.0, 500.0]), neighbours, np.array([1.0, 1.0]),
+                      np.full((2, 3, 3), np.nan))
+    assert trailed_pixels(lone, (1, 1), {(2, 1): 0.1, (1, 2): 0.001}).tolist() == [1]
 
 
 def test_objects_wholly_in_a_hot_pixels_trail(rng):
