@@ -38,8 +38,8 @@ refuses a model that asks for a step it cannot run.
   electrons more than one dark electron) become ``cluster``: a deposit diffuses into its neighbours on every
   side, a hot pixel only trails. Where the frame's hot pixels show a trail, the reverse too: cluster objects
   that are a bright lone pixel and its trail, with nothing beside them outside it
-  (:func:`~ccdstudio.imaging.lone_deposits.trailed_pixels`), become hot_pixel there and background (or
-  glowing) in the trail, and cluster objects lying wholly in a hot pixel's trail
+  (:func:`~ccdstudio.imaging.lone_deposits.trailed_pixels`), become hot_pixel at the lone pixel and
+  background (or glowing) in the trail, and cluster objects lying wholly in a hot pixel's trail
   (:func:`~ccdstudio.imaging.lone_deposits.in_trails`) become background (or glowing). Needs the classes
   background, hot_pixel and cluster, and the ``ccd`` normalisation.
 - ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
@@ -418,8 +418,8 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
              trail: tuple[int, int], shares: dict[tuple[int, int], float], level: float,
              cancel: CancelToken | None) -> Job[int]:
     """Cluster objects that are a lone bright pixel and its ``trail`` (holding no more than the frame's hot
-    pixels trail, ``shares`` of their excess by side) become hot_pixel there and are released in the trail;
-    those lying wholly in the trail of hot pixels are released."""
+    pixels trail, ``shares`` of their excess by side) become hot_pixel at the lone pixel and are released in
+    the trail; those lying wholly in the trail of hot pixels are released."""
     import numpy as np
     from scipy import ndimage
 
