@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccd      physics-based CCD frames (pedestal drift, read noise, dark current, glow, hot pixels and
                  columns, charge-transfer inefficiency; point-like hits, muon and electron tracks, alpha
                  blobs and measured DAMIC clusters) with their truth label maps, made by construction:
-                 hot_pixel where a defect adds charge, cluster where the cluster charge is >= 2 sigma of
-                 the read noise, glowing where the glow is >= 3 sigma. Writes frame_NNNN.fits,
+                 hot_pixel where a defect adds charge (its readout trail where that is >= 1 sigma),
+                 cluster where the cluster charge is >= 2 sigma of the read noise, glowing where the
+                 glow is >= 3 sigma. Writes frame_NNNN.fits,
                  frame_NNNN_labels.fits and frame_NNNN_clusters.json.
         segment  a papyrus-like segment folder (layers/NN.tif, mask.png, inklabels.png), written a block
                  of rows at a time so any size fits in memory.
@@ -57,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ccd.add_argument("--same-ccd", action="store_true",
                      help="every frame an exposure of one CCD: frame 0's parameters, amplifiers and hot "
                           "pixels, rows and columns, with its own clusters, glow, dark charge and noise")
+    ccd.add_argument("--no-hot-trails", dest="hot_trails", action="store_false",
+                     help="label the charge hot defects trail through transfer inefficiency background, as in "
+                          "the frames the bundled model ccd-unet-v1 was trained on")
     _common_flags(ccd)
     ccd.set_defaults(func=_run_ccd)
 
@@ -94,7 +98,8 @@ def _run_ccd(args: argparse.Namespace) -> int:
     require(min(args.overscan or 0, args.overscan_rows) >= 0, "--overscan and --overscan-rows must not be negative")
     written = run_job(simulate_frames(args.out, args.count, (height, width), seed=args.seed, noise=args.noise,
                                       amplifiers=args.amplifiers, kinds=args.kinds, overscan=args.overscan,
-                                      overscan_rows=args.overscan_rows, same_ccd=args.same_ccd),
+                                      overscan_rows=args.overscan_rows, same_ccd=args.same_ccd,
+                                      hot_trails=args.hot_trails),
                       quiet=args.quiet, json_lines=args.json_lines)
     if not args.quiet:
         print(f"wrote {len(written)} frame(s) of {height} x {width} with labels to {args.out}")

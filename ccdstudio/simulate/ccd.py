@@ -6,7 +6,8 @@ inefficiency smears the charge away from each amplifier, and each amplifier conv
 drifting pedestal with Gaussian read noise ``read_noise / sqrt(n_samples)``.
 
 Truth labels come from what was put in, never from the noisy image: ``hot_pixel`` wherever a hot pixel, row
-or column adds charge; ``cluster`` where the collected cluster charge is at least ``cluster_sigma`` times
+or column adds charge (in its readout trail where that is at least ``hot_trail_sigma`` times the read noise);
+``cluster`` where the collected cluster charge is at least ``cluster_sigma`` times
 the read noise; ``glowing`` where the expected glow is at least ``glow_sigma`` times the read noise; the
 first rule that applies wins, in that order.
 
@@ -262,9 +263,9 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     if unknown:
         raise CcdstudioError(f"unknown cluster kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
     cluster_e, cluster_ids = _place(deposits, shape)
-    expected = hot_defects(shape, params, ccd)
-    hot_mask = expected > 0
-    expected += np.float32(params.dark_current)
+    hot = hot_defects(shape, params, ccd)
+    hot_mask = hot > 0
+    expected = hot + np.float32(params.dark_current)
 
     classes = kind_classes() if kinds else ClassSet.preset("ccd")
     image = np.empty(shape, np.float32)
@@ -300,6 +301,9 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
         in_cluster = signal >= params.cluster_sigma * amp.sigma
         if params.cti_serial or params.cti_parallel:
             _adopt_trailing_charge(amp.view(cluster_ids), in_cluster)
+            if params.hot_trail_sigma > 0:
+                hot_signal = transfer_smear(amp.view(hot), params.cti_serial, params.cti_parallel)
+                amp.view(hot_mask)[...] |= hot_signal * np.float32(amp.gain) >= params.hot_trail_sigma * amp.sigma
         view[in_cluster] = CLUSTER
     if kinds:
         kind_index = np.array([0, *(CLUSTER + KINDS.index(d.kind) for d in deposits)], np.uint8)

@@ -164,12 +164,13 @@ def draw_frame(shape: tuple[int, int], seed: int, index: int, noise: tuple[float
 def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[int, int], seed: int = 0,
                     noise: tuple[float, float] = (2.0, 30.0), amplifiers: int = 1, kinds: bool = False,
                     overscan: int | None = None, overscan_rows: int = 0, same_ccd: bool = False,
-                    cancel: CancelToken | None = None) -> Job[list[Path]]:
+                    hot_trails: bool = True, cancel: CancelToken | None = None) -> Job[list[Path]]:
     """A job writing ``count`` random frames (image, labels, clusters) into ``out_dir``; returns the images.
 
     Frame ``i`` is :func:`draw_frame`'s, so it is the same whatever ``count`` is; with ``same_ccd`` the
     frames are exposures of one CCD. ``overscan`` is the number of serial overscan columns per amplifier
-    (default: 64 with more than one amplifier, else none), ``overscan_rows`` that of parallel overscan rows.
+    (default: 64 with more than one amplifier, else none), ``overscan_rows`` that of parallel overscan rows;
+    without ``hot_trails`` the charge hot defects trail is background (:class:`CCDParams`' ``hot_trail_sigma``).
     """
     if count < 1:
         raise CcdstudioError("the number of frames must be at least 1")
@@ -177,7 +178,8 @@ def simulate_frames(out_dir: str | os.PathLike[str], count: int, shape: tuple[in
         raise CcdstudioError(f"the seed must not be negative, got {seed}")
     if min(overscan or 0, overscan_rows) < 0:
         raise CcdstudioError(f"the overscan must not be negative, got {overscan} columns and {overscan_rows} rows")
-    fixed = {"overscan_rows": overscan_rows} | ({} if overscan is None else {"overscan": overscan})
+    fixed = ({"overscan_rows": overscan_rows} | ({} if overscan is None else {"overscan": overscan})
+             | ({} if hot_trails else {"hot_trail_sigma": 0.0}))
     written = []
     for index in range(count):
         check(cancel)

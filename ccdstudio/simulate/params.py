@@ -27,7 +27,9 @@ class CCDParams:
 
     Densities are expected counts per megapixel (Poisson-drawn per frame). Glow and dark current are
     expected electrons per pixel per frame (Poisson-sampled). Label thresholds are in units of the
-    effective read noise ``read_noise / sqrt(n_samples)``.
+    effective read noise ``read_noise / sqrt(n_samples)``: the charge a hot defect trails through transfer
+    inefficiency is hot_pixel where it reaches ``hot_trail_sigma`` (as faint as the faintest hot lines drawn;
+    0: background, as in the frames ``ccd-unet-v1`` was trained on).
     """
 
     # readout chain
@@ -78,6 +80,7 @@ class CCDParams:
     # truth labels
     cluster_sigma: float = 2.0
     glow_sigma: float = 3.0
+    hot_trail_sigma: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -210,6 +213,7 @@ FITS_KEYWORDS: dict[str, tuple[str, str]] = {
     "diffusion_b_per_um": ("DIFFB", "[1/um] diffusion b in sigma^2=-A ln(1-b z)"),
     "cluster_sigma": ("CLUSTSIG", "truth: cluster where charge >= this x noise"),
     "glow_sigma": ("GLOWSIG", "truth: glowing where glow >= this x noise"),
+    "hot_trail_sigma": ("HOTTRSIG", "truth: hot where defect trail >= this x noise"),
 }
 
 

@@ -52,6 +52,9 @@ def test_the_bundled_recipe():
     assert preset.classes == "ccd" and preset.normalization.method == "ccd"
     assert preset.normalization.pedestal == "dark"
     assert all(part.noise == (2.0, 30.0) for part in preset.data)
+    # The frames ccd-unet-v1 was trained on: hot defects' trails background, the cache's name as then.
+    assert [part.name for part in preset.data] == ["ccd-40x1024x1024-seed1000-noise2-30"]
+    assert not any(part.hot_trails for part in preset.data)
     assert len(preset.config.class_weights) == 4
     with pytest.raises(CcdstudioError, match="ccd-default"):
         get_preset("nope")
@@ -59,7 +62,7 @@ def test_the_bundled_recipe():
 
 def test_data_is_simulated_once_then_reused(tiny, tmp_path):
     folders = run(prepare_data(tiny, tmp_path))
-    assert folders == [tmp_path / "ccd-2x64x96-seed5-noise2-30"]
+    assert folders == [tmp_path / "ccd-2x64x96-seed5-noise2-30-hot-trails"]
     images = sorted(folders[0].glob("frame_????.fits"))
     assert len(images) == 2
     stamps = [p.stat().st_mtime_ns for p in images]

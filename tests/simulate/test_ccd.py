@@ -61,6 +61,20 @@ def test_hot_pixels_win_over_clusters(rng, monkeypatch):
     assert frame.clusters[0].n_pixels == 6 * 12 - 1 - 6
 
 
+def test_a_hot_defects_trail_is_hot_where_it_reaches_hot_trail_sigma(rng, monkeypatch):
+    hot = np.zeros((20, 30), np.float32)
+    hot[5, 10] = 400.0  # 11 serial transfers of 1e-3: 4.4 e- (2.2 sigma) left in the next column
+    hot[:, 20] = 30.0  # 21 transfers: 0.62 e- (0.31 sigma) a pixel in the next column
+    monkeypatch.setattr(ccd_module, "hot_defects", lambda shape, params, rng: hot.copy())
+    params = quiet(read_noise=2.0, gain=1.0, cti_serial=1e-3)
+    trails = simulate_ccd((20, 30), params, rng).labels == HOT_PIXEL
+    assert trails[5, 11] and not trails[:, 21].any() and trails.sum() == 1 + 1 + 20
+    fainter = simulate_ccd((20, 30), params.replace(hot_trail_sigma=0.25), rng).labels == HOT_PIXEL
+    assert fainter[5, 11] and fainter[:, 21].all() and fainter.sum() == 2 + 2 * 20
+    for off in (params.replace(hot_trail_sigma=0.0), params.replace(cti_serial=0.0)):
+        assert np.array_equal(simulate_ccd((20, 30), off, rng).labels == HOT_PIXEL, hot > 0)
+
+
 def test_glow_label_is_three_sigma_of_the_expected_glow(rng):
     params = quiet(read_noise=4.0, gain=1.5, glow_peak=80.0, glow_length=10.0, glow_band=9.0, glow_band_width=3)
     frame = simulate_ccd((60, 50), params, rng)

@@ -23,6 +23,17 @@ def test_simulate_ccd_writes_frames_labels_and_clusters(tmp_path, capsys):
     assert labels.shape == (48, 40) and "electron" in classes.names
 
 
+def test_hot_trails_can_be_left_background(tmp_path):
+    """Frame 1 of seed 7001 trails 3.5e-5 a transfer: one pixel after a hot pixel holds a read noise or more."""
+    common = ["simulate", "ccd", "--count", "2", "--size", "128", "--seed", "7001", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "trails")]) == 0
+    assert main([*common, "--out", str(tmp_path / "none"), "--no-hot-trails"]) == 0
+    (trails, _), (none, _) = (load_labels(tmp_path / name / "frame_0001_labels.fits") for name in ("trails", "none"))
+    changed = trails != none
+    assert np.count_nonzero(changed) == 1 and trails[changed].tolist() == [2] and none[changed].tolist() == [0]
+    assert fits.getheader(tmp_path / "none" / "frame_0001.fits")["HOTTRSIG"] == 0.0
+
+
 def test_simulate_ccd_square_size_and_progress(tmp_path, capsys):
     assert main(["simulate", "ccd", "--out", str(tmp_path), "--size", "32"]) == 0
     captured = capsys.readouterr()
