@@ -129,9 +129,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "by sums of one to nine pixels against the local noise (needs background and cluster); "
                         "dark_counts, on skipper frames that count electrons, makes objects no brighter than the "
                         "dark charge makes by chance background (needs background and cluster); lone_deposits makes "
-                        "hot pixels with charge beside them outside the readout's trail cluster, and a hot pixel "
-                        "and its trail taken for a cluster hot_pixel again (needs background, hot_pixel and "
-                        "cluster); empty_clusters makes cluster objects no brighter than their surroundings "
+                        "hot pixels with charge beside them outside the readout's trail cluster, and the trail "
+                        "of the others hot_pixel, where it was taken for a cluster too (needs background, "
+                        "hot_pixel and cluster); empty_clusters makes cluster objects no brighter than their surroundings "
                         "background or glowing (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")

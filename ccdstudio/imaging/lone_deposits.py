@@ -21,14 +21,18 @@ where it gave the best hot-pixel F1 (0.874 without the step; 0.875 / 0.876 / 0.8
 4.0 / 5.0 local noises, before the other tests); there the step finds 84.0 % of the clusters above 3 sigma
 instead of 82.8 %, with 99.7 % of the predicted clusters real as before.
 
-The trail works the other way too, where a frame shows one. A network takes a bright hot pixel and its trail
-for a small track, or the trail beside a hot pixel for a cluster of its own: :func:`trailed_pixels` finds the
-lone pixels whose charge beside them lies only in the trail, and no more of it than the frame's hot pixels
-trail on that side (:func:`trail_share`), and :func:`in_trails` the objects that lie wholly in the trail of
-hot pixels. No calibration frame trails, so their settings follow from what a trail is: on a raw 4096 x 4096
-frame of a test CCD of 3.5e-5 a transfer the two took the predicted cluster objects that are real from 51 %
-to 96 %, for 87 % of the clusters above 3 sigma found instead of 90 % (point-like deposits whose charge
-stayed in their pixel and its trail); on the test sets 11 objects changed, all false.
+The trail works the other way too, where a frame shows one; the simulator's truth calls the charge a hot defect
+trails hot_pixel where it holds a read noise or more (``CCDParams.hot_trail_sigma``). A network takes a bright
+hot pixel and its trail for a small track, or the trail beside a hot pixel for a cluster of its own, and
+leaves most trails in the background: :func:`trailed_pixels` finds the lone pixels whose charge beside them
+lies only in the trail, and no more of it than the frame's hot pixels trail on that side
+(:func:`trail_share`), :func:`in_trails` the objects that lie wholly in the trail of hot pixels, and
+:func:`trail_pixels` the pixels after a hot pixel that hold :data:`TRAIL_LEVEL` local noises. No calibration
+frame trails, so their settings follow from what a trail is: on a raw 4096 x 4096 frame of a test CCD of
+3.5e-5 a transfer the first two took the predicted cluster objects that are real from 51 % to 96 %, for 87 %
+of the clusters above 3 sigma found instead of 90 % (point-like deposits whose charge stayed in their pixel
+and its trail), and the three the hot-pixel F1 from 0.83 to 0.96; on the test sets the first two changed 11
+cluster objects, all false.
 """
 
 from __future__ import annotations
@@ -73,9 +77,15 @@ pixel taken for a hot pixel may hold there (a deposit's second pixel often holds
 NOISE_MARGIN = 2.0
 """Local noises taken off the charge after each bright lone pixel before :func:`trail_share` reads it as a
 share of the pixel's own: the noise of the faintest would outweigh a trail of a few tenths of a percent."""
+TRAIL_LEVEL = 1.0
+"""Local noises from which the pixel after a hot pixel on a trailing side is its trail: the simulator's
+truth calls a hot defect's trail hot_pixel from one read noise (``CCDParams.hot_trail_sigma``)."""
 MAX_TRAIL_SHARE = 0.5
 """Largest share of a hot pixel's excess a pixel in its trail holds (a first-order trail after n transfers of
 inefficiency eps holds 1 - (1 - eps)^n of it: a few percent on real CCDs)."""
+
+
+_FIELDS = ("index", "peak", "neighbours", "ring", "own", "position")
 
 
 @dataclass(frozen=True)
@@ -83,29 +93,35 @@ class LonePixels:
     """Measured lone pixels: object ``index`` (as in the object map), the brightest pixel's excess over its
     local level (``peak``), the excess of the 3 x 3 box around it (``neighbours``, NaN on the object's own
     pixels), the largest excess of the ring beyond (``ring``) and the excess of the object's other pixels in
-    that box (``own``, NaN elsewhere), all in local noises."""
+    that box (``own``, NaN elsewhere), all in local noises, and the brightest pixel's ``(row, column)``
+    (``position``)."""
 
     index: np.ndarray
     peak: np.ndarray
     neighbours: np.ndarray
     ring: np.ndarray
     own: np.ndarray
+    position: np.ndarray
+
+    def take(self, keep: np.ndarray) -> LonePixels:
+        """The lone pixels ``keep`` selects (a mask or indices)."""
+        return LonePixels(*(getattr(self, name)[keep] for name in _FIELDS))
 
     @staticmethod
     def join(parts: list[LonePixels]) -> LonePixels:
         """One :class:`LonePixels` of several."""
         if not parts:
             return LonePixels(np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3, 3)), np.zeros(0),
-                              np.zeros((0, 3, 3)))
-        return LonePixels(*(np.concatenate([getattr(part, name) for part in parts])
-                            for name in ("index", "peak", "neighbours", "ring", "own")))
+                              np.zeros((0, 3, 3)), np.zeros((0, 2), np.int64))
+        return LonePixels(*(np.concatenate([getattr(part, name) for part in parts]) for name in _FIELDS))
 
 
-def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> LonePixels:
+def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects, first_row: int = 0) -> LonePixels:
     """Measure the objects ``boxes`` (:func:`~ccdstudio.imaging.objects.boxed_objects`) of the object map
     ``objects`` (the same window as the frame ``z``, in units of its read noise: the local noise is at least
-    :data:`MIN_NOISE`); those whose ring reaches past the window are left out."""
-    found, peaks, near_boxes, rings, owns = [], [], [], [], []
+    :data:`MIN_NOISE`; the window's first row is ``first_row`` of the frame); those whose ring reaches past the
+    window are left out."""
+    found, peaks, near_boxes, rings, owns, positions = [], [], [], [], [], []
     reach = RING + 1
     height, width = z.shape
     for index, where in boxes:
@@ -131,13 +147,14 @@ def lone_pixels(z: np.ndarray, objects: np.ndarray, boxes: BoxedObjects) -> Lone
         near[mine] = np.nan
         near[1, 1] = np.nan
         found.append(index)
+        positions.append((y + first_row, x))
         peaks.append((box[reach, reach] - level) / noise)
         near_boxes.append(near)
         rings.append((np.nanmax(box[ring]) - level) / noise)
     if not found:
         return LonePixels.join([])
     return LonePixels(np.array(found, np.int64), np.array(peaks), np.array(near_boxes), np.array(rings),
-                      np.array(owns))
+                      np.array(owns), np.array(positions, np.int64))
 
 
 def trailing_sides(lone: LonePixels) -> tuple[int, int]:
@@ -213,6 +230,18 @@ def trailed_pixels(lone: LonePixels, trail: tuple[int, int], shares: dict[tuple[
         after = np.fmax(lone.neighbours[:, y, x], lone.own[:, y, x])
         quiet &= ~(after - TRAIL_ALLOWANCE * share * lone.peak >= floor)
     return lone.index[in_trail & quiet & (lone.peak >= MIN_PEAK)]
+
+
+def trail_pixels(lone: LonePixels, trail: tuple[int, int], shares: dict[tuple[int, int], float],
+                 level: float = TRAIL_LEVEL) -> np.ndarray:
+    """``(row, column)`` of the pixels after the lone pixels on the ``trail`` sides that hold ``level`` local
+    noises or more, where :data:`TRAIL_ALLOWANCE` times the share the frame's hot pixels put there (``shares``,
+    :func:`trail_share`) of the lone pixel's excess reaches it too: the trail of a hot pixel."""
+    found = [np.zeros((0, 2), np.int64)]
+    for (y, x), share in shares.items():
+        held = (lone.neighbours[:, y, x] >= level) & (TRAIL_ALLOWANCE * share * lone.peak >= level)
+        found.append(lone.position[held] + (y - 1, x - 1))
+    return np.concatenate(found)
 
 
 def following(mask: np.ndarray, trail: tuple[int, int]) -> np.ndarray:

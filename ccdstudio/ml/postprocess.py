@@ -36,12 +36,12 @@ refuses a model that asks for a step it cannot run.
 - ``"lone_deposits"``: hot-pixel objects of one or two pixels with charge beside them on a side that the
   readout's trail does not reach (:func:`ccdstudio.imaging.lone_deposits.deposits`; on frames that count
   electrons more than one dark electron) become ``cluster``: a deposit diffuses into its neighbours on every
-  side, a hot pixel only trails. Where the frame's hot pixels show a trail, the reverse too: cluster objects
-  that are a bright lone pixel and its trail, with nothing beside them outside it
-  (:func:`~ccdstudio.imaging.lone_deposits.trailed_pixels`), become hot_pixel at the lone pixel and
-  background (or glowing) in the trail, and cluster objects lying wholly in a hot pixel's trail
-  (:func:`~ccdstudio.imaging.lone_deposits.in_trails`) become background (or glowing). Needs the classes
-  background, hot_pixel and cluster, and the ``ccd`` normalisation.
+  side, a hot pixel only trails. Where the frame's hot pixels show a trail, that trail is hot_pixel (as in
+  the simulator's truth): the pixel after a hot pixel holding a read noise or more
+  (:func:`~ccdstudio.imaging.lone_deposits.trail_pixels`), cluster objects that are a bright lone pixel and
+  its trail, with nothing beside them outside it (:func:`~ccdstudio.imaging.lone_deposits.trailed_pixels`),
+  and cluster objects lying wholly in a hot pixel's trail (:func:`~ccdstudio.imaging.lone_deposits.in_trails`)
+  become hot_pixel. Needs the classes background, hot_pixel and cluster, and the ``ccd`` normalisation.
 - ``"empty_clusters"``: cluster objects whose pixels stand no higher than their surroundings
   (:func:`ccdstudio.imaging.empty_clusters.significance` below 3 local noises: a network's calls beside a
   bright hot pixel or on a grain of shot noise) become background, or glowing where their surroundings glow.
@@ -381,15 +381,16 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
                    labels: np.ndarray, find_lattice: Callable[[], Lattice | None], cancel: CancelToken | None
                    ) -> Job[int]:
     """Hot-pixel objects of one or two pixels with charge beside them outside the readout's trail become
-    cluster (on frames that count electrons, more charge than one dark electron); on a frame with a trail,
-    cluster objects that are a lone bright pixel and its trail become hot_pixel (the trail released), and those
-    lying wholly in a hot pixel's trail are released. Objects are measured by the ``STRIP`` rows their boxes
-    start in."""
+    cluster (on frames that count electrons, more charge than one dark electron); on a frame with a trail, the
+    trail beside the other hot pixels, cluster objects that are a lone bright pixel and its trail and those
+    lying wholly in a hot pixel's trail become hot_pixel. Objects are measured by the ``STRIP`` rows their
+    boxes start in."""
     import numpy as np
     from scipy import ndimage
 
     from ccdstudio.imaging.lone_deposits import (
-        LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trail_share, trailing_sides)
+        LEVEL, MAX_PIXELS, MIN_ELECTRONS, RING, LonePixels, deposits, lone_pixels, trail_pixels, trail_share,
+        trailing_sides)
     from ccdstudio.imaging.objects import boxed_objects, object_mask, object_sizes
 
     objects, count = ndimage.label(labels == class_names.index("hot_pixel"), np.ones((3, 3), bool))
@@ -398,7 +399,7 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     strips = _strips(boxed_objects(objects, small), labels.shape[0], RING + 1)
     for done, (rows, boxes) in enumerate(strips, start=1):
         check(cancel)
-        parts.append(lone_pixels(read((rows, slice(0, labels.shape[1]))), objects[rows], boxes))
+        parts.append(lone_pixels(read((rows, slice(0, labels.shape[1]))), objects[rows], boxes, rows.start))
         yield Progress(0.5 * done / len(strips), f"lone deposits: strip {done}/{len(strips)}")
     lone = LonePixels.join(parts)
     lattice = find_lattice() if lone.index.size else None
@@ -409,7 +410,15 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     labels[mask] = class_names.index("cluster")
     changed = int(mask.sum())
     if trail != (0, 0):
-        changed += yield from _trailed(class_names, read, labels, trail, trail_share(lone, trail), level, cancel)
+        shares = trail_share(lone, trail)
+        ys, xs = trail_pixels(lone.take(np.isin(lone.index, found, invert=True)), trail, shares).T
+        inside = (ys >= 0) & (ys < labels.shape[0]) & (xs >= 0) & (xs < labels.shape[1])
+        ys, xs = ys[inside], xs[inside]
+        free = np.isin(labels[ys, xs], [class_names.index(name) for name in ("background", "glowing")
+                                         if name in class_names])
+        labels[ys[free], xs[free]] = class_names.index("hot_pixel")
+        changed += int(free.sum())
+        changed += yield from _trailed(class_names, read, labels, trail, shares, level, cancel)
     yield Progress(1.0, f"lone deposits: {found.size} of {lone.index.size} lone hot pixels are deposits")
     return changed
 
@@ -418,8 +427,8 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
              trail: tuple[int, int], shares: dict[tuple[int, int], float], level: float,
              cancel: CancelToken | None) -> Job[int]:
     """Cluster objects that are a lone bright pixel and its ``trail`` (holding no more than the frame's hot
-    pixels trail, ``shares`` of their excess by side) become hot_pixel at the lone pixel and are released in
-    the trail; those lying wholly in the trail of hot pixels are released."""
+    pixels trail, ``shares`` of their excess by side) and those lying wholly in the trail of hot pixels
+    become hot_pixel."""
     import numpy as np
     from scipy import ndimage
 
@@ -434,7 +443,7 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
     small = {index for index, box in boxes
              if sizes[index] <= 3 and box[0].stop - box[0].start <= 2 and box[1].stop - box[1].start <= 2}
     behind = set(np.unique(objects[following(labels == hot, trail) & (objects > 0)]).tolist())
-    singles, peaks, trailing = [], [], []
+    singles, trailing = [], []
     strips = _strips([(index, box) for index, box in boxes if index in small | behind], labels.shape[0], RING + 1)
     for done, (rows, here) in enumerate(strips, start=1):
         check(cancel)
@@ -442,18 +451,12 @@ def _trailed(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], n
         # The local noise is at least the read noise: an object below MIN_PEAK read noises cannot reach it.
         lone = lone_pixels(z, window, [(index, box) for index, box in here if index in small
                                        and np.nanmax(z[box][window[box] == index], initial=-np.inf) >= MIN_PEAK])
-        for index in trailed_pixels(lone, trail, shares, level):
-            values = np.where(window[where[index]] == index, np.nan_to_num(z[where[index]], nan=-np.inf), -np.inf)
-            y, x = np.unravel_index(int(np.argmax(values)), values.shape)
-            singles.append(index)
-            peaks.append((rows.start + where[index][0].start + y, where[index][1].start + x))
+        singles.append(trailed_pixels(lone, trail, shares, level))
         trailing.append(in_trails(z, window, labels[rows] == hot, [(i, where[i]) for i in where if i in behind], trail))
         yield Progress(0.5 + 0.5 * done / len(strips), f"lone deposits: trails, strip {done}/{len(strips)}")
-    freed = object_mask(objects, np.concatenate([np.array(singles, np.int64), *trailing]))
-    _release(labels, freed, class_names)
-    for y, x in peaks:
-        labels[y, x] = hot
-    return int(freed.sum())
+    marked = object_mask(objects, np.concatenate([np.zeros(0, np.int64), *singles, *trailing]))
+    labels[marked] = hot
+    return int(marked.sum())
 
 
 def _empty_clusters(class_names: Sequence[str], read: Callable[[tuple[slice, slice]], np.ndarray],

@@ -4,7 +4,8 @@ import numpy as np
 from scipy import ndimage
 
 from ccdstudio.imaging.lone_deposits import (
-    LonePixels, deposits, following, in_trails, lone_pixels, trail_share, trailed_pixels, trailing_sides)
+    LonePixels, deposits, following, in_trails, lone_pixels, trail_pixels, trail_share, trailed_pixels,
+    trailing_sides)
 from ccdstudio.imaging.objects import boxed_objects
 
 
@@ -68,6 +69,10 @@ def test_lone_pixels_are_measured_against_their_surroundings(rng):
     z = 1000.0 + 7.0 * z  # another pedestal and noise: the same figures in local noises
     lone = lone_pixels(z, objects, boxed_objects(objects))
     assert np.all(lone.peak > 100) and np.isnan(lone.neighbours[:, 1, 1]).all()
+    assert np.array_equal(objects[tuple(lone.position.T)], lone.index)  # at the brightest pixel
+    lower = lone_pixels(z[100:], objects[100:], boxed_objects(objects[100:]), first_row=100)
+    assert np.array_equal(objects[tuple(lower.position.T)], lower.index) and lower.index.size < lone.index.size
+    assert np.array_equal(lone.take(lone.peak > 250).index, lone.index[lone.peak > 250])
     edge = np.zeros(z.shape, np.int32)
     edge[1, 1] = 1
     assert lone_pixels(z, edge, boxed_objects(edge)).index.size == 0  # no ring around it
@@ -80,7 +85,8 @@ def two_lone_pixels(peaks: tuple[float, float], rings: tuple[float, float]) -> L
     neighbours = np.zeros((2, 3, 3))
     neighbours[:, 1, 1] = np.nan
     neighbours[:, 0, 1] = 8.0
-    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings), np.full((2, 3, 3), np.nan))
+    return LonePixels(np.array([1, 2]), np.array(peaks), neighbours, np.array(rings), np.full((2, 3, 3), np.nan),
+                      np.array([[10, 10], [20, 20]]))
 
 
 def test_a_bright_hot_pixels_faint_trail_is_no_deposit():
@@ -148,7 +154,7 @@ def test_a_deposit_beside_a_lone_pixel_on_a_side_that_trails_less_is_no_trail():
     neighbours[:, 2, 1] = 50.0  # 10 % of 500 in the next row
     neighbours[1, 1, 2] = 20.0
     lone = LonePixels(np.array([1, 2]), np.array([500.0, 500.0]), neighbours, np.array([1.0, 1.0]),
-                      np.full((2, 3, 3), np.nan))
+                      np.full((2, 3, 3), np.nan), np.array([[10, 10], [20, 20]]))
     assert trailed_pixels(lone, (1, 1), {(2, 1): 0.1, (1, 2): 0.001}).tolist() == [1]
 
 
@@ -170,3 +176,18 @@ def test_objects_wholly_in_a_hot_pixels_trail(rng):
     assert in_trails(z, objects, hot, boxes, (1, 0)).tolist() == [1, 2]
     assert in_trails(z, objects, hot, boxes, (0, 1)).tolist() == [5]
     assert in_trails(z, objects, hot, boxes, (1, 0), share=1.0).tolist() == [1, 2, 3]
+
+
+def test_the_trail_beside_a_hot_pixel_is_where_it_holds_a_read_noise(rng):
+    z, objects, is_deposit = frame_with_lone_pixels(rng)
+    hot = np.isin(objects, np.flatnonzero(~is_deposit) + 1)
+    lone = lone_pixels(z, objects, boxed_objects(objects))
+    lone = lone.take(np.isin(lone.index, np.flatnonzero(~is_deposit) + 1))
+    shares = trail_share(lone, (0, 1))
+    found = trail_pixels(lone, (0, 1), shares)
+    assert np.array_equal(np.sort(np.ravel_multi_index(found.T, z.shape)), np.flatnonzero(following(hot, (0, 1))))
+    assert trail_pixels(lone, (0, 1), {(1, 2): 0.001}).size == 0  # a trail of 0.1 % cannot reach a noise
+    # Where the pixel after holds less than a read noise, it is no trail, however bright the hot pixel.
+    z[:, :] = np.where(following(hot, (0, 1)), 0.5, z)
+    faint = lone_pixels(z, objects, boxed_objects(objects))
+    assert trail_pixels(faint.take(np.isin(faint.index, lone.index)), (0, 1), shares).size == 0
