@@ -262,7 +262,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
     unknown = sorted({d.kind for d in deposits} - set(KINDS))
     if unknown:
         raise CcdstudioError(f"unknown cluster kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
-    cluster_e, cluster_ids = _place(deposits, shape)
+    cluster_e, cluster_ids = place_deposits(deposits, shape)
     hot = hot_defects(shape, params, ccd)
     hot_mask = hot > 0
     expected = hot + np.float32(params.dark_current)
@@ -315,7 +315,7 @@ def simulate_ccd(shape: tuple[int, int], params: CCDParams, rng: np.random.Gener
                           glow_adu, deposits)
 
 
-def _place(deposits: list[Deposit], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def place_deposits(deposits: list[Deposit], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Sum the deposits into a charge map; each pixel belongs to the deposit that put most charge in it."""
     charge = np.zeros(shape, np.float32)
     owner = np.zeros(shape, np.int32)

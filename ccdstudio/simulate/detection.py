@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import ndtr
 
-from ccdstudio.simulate.ccd import SimulatedFrame
+from ccdstudio.simulate.ccd import SimulatedFrame, place_deposits
 
 SIGNAL_BINS: tuple[float, ...] = (3.0, 5.0, 10.0, 20.0, 50.0, 100.0, math.inf)
 """Edges (in sigma of total signal) of the bins :class:`Efficiency` counts in."""
@@ -93,14 +93,24 @@ def cluster_significance(frame: SimulatedFrame, noise: np.ndarray | None = None)
 
 def leak_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) -> np.ndarray:
     """The significance (as :func:`cluster_significance`'s) of each cluster's charge outside its brightest
-    pixel: how plainly a deposit shows beside that pixel. Where it is low, the deposit is, in a single
-    frame, a lone bright pixel, as a hot pixel is."""
-    owner, snr = _owned_snr(frame, read_noise(frame) if noise is None else noise)
+    pixel, as deposited: how plainly a deposit shows beside that pixel. Where it is low, the deposit is, in a
+    single frame, a lone bright pixel, as a hot pixel is; the charge the readout moved out of that pixel
+    (charge-transfer inefficiency) does not count, as a hot pixel trails as much."""
+    owner = frame.cluster_ids.ravel()
+    snr = (deposited_adu(frame) / (read_noise(frame) if noise is None else noise)).ravel()
     count = len(frame.clusters) + 1
     brightest = np.zeros(count)
     np.maximum.at(brightest, owner, snr**2)
     rest = np.bincount(owner, weights=snr**2, minlength=count) - brightest
     return np.sqrt(np.maximum(rest, 0.0))[1:]
+
+
+def deposited_adu(frame: SimulatedFrame) -> np.ndarray:
+    """Each pixel's cluster charge (ADU) as deposited, before the readout's transfer inefficiency moved any."""
+    charge = place_deposits(frame.deposits, frame.labels.shape)[0].astype(np.float64)
+    for amp in frame.amplifiers:
+        charge[amp.rows, amp.cols] *= amp.gain
+    return charge
 
 
 def _owned_snr(frame: SimulatedFrame, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -48,6 +48,10 @@ def test_the_leak_is_the_significance_of_the_charge_beside_the_brightest_pixel(r
     assert leak_significance(frame, noise) == pytest.approx([0.25, math.hypot(1.5, 1.5)])
     _, significance = cluster_significance(frame)
     assert (leak_significance(frame) < significance).all()
+    # What the readout's trail moves beside the brightest pixel is no leak: a hot pixel trails as much.
+    trailing = simulate_ccd((30, 30), params.replace(cti_serial=0.01, cti_parallel=0.01), rng, deposits=[lone, spread])
+    assert not np.allclose(trailing.cluster_adu, frame.cluster_adu)
+    assert leak_significance(trailing) == pytest.approx(leak_significance(frame))
 
 
 def test_ideal_recall_sets_its_threshold_by_the_allowed_false_detections():
