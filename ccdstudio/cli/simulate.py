@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                  blobs and measured DAMIC clusters) with their truth label maps, made by construction:
                  hot_pixel where a defect adds charge (its readout trail where that is >= 1 sigma),
                  cluster where the cluster charge is >= 2 sigma of the read noise, glowing where the
-                 glow is >= 3 sigma. Writes frame_NNNN.fits,
-                 frame_NNNN_labels.fits and frame_NNNN_clusters.json.
+                 glow is >= 3 sigma. Writes frame_NNNN.fits, frame_NNNN_labels.fits and
+                 frame_NNNN_clusters.json.
         segment  a papyrus-like segment folder (layers/NN.tif, mask.png, inklabels.png), written a block
                  of rows at a time so any size fits in memory.
         demo     regenerate the shipped demo data.
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio simulate ccd --out sims --height 2048 --width 1024 --noise 2-8 --kinds --amplifiers 2
         ccdstudio simulate ccd --out raw --count 4 --size 1024 --overscan 64 --overscan-rows 32
         ccdstudio simulate ccd --out series --count 10 --size 1024 --same-ccd --overscan 64 --overscan-rows 32
+        ccdstudio simulate ccd --out train --count 40 --size 1024 --seed 1000 --no-hot-trails  # ccd-unet-v1 data
         ccdstudio simulate segment --out fake_segment --layers 65 --height 10000 --width 8000
         ccdstudio simulate demo --out demo_data
         """,
