@@ -131,8 +131,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "dark charge makes by chance background (needs background and cluster); lone_deposits makes "
                         "hot pixels with charge beside them outside the readout's trail cluster, and the trail "
                         "of the others hot_pixel, where it was taken for a cluster too (needs background, "
-                        "hot_pixel and cluster); empty_clusters makes cluster objects no brighter than their surroundings "
-                        "background or glowing (needs background and cluster)")
+                        "hot_pixel and cluster); empty_clusters makes cluster objects no brighter than their "
+                        "surroundings background or glowing (needs background and cluster)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, metavar="N", help="data loader processes (default: 0 on CPU, up to 8 on GPU)")

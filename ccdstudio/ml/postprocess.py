@@ -411,9 +411,8 @@ def _lone_deposits(class_names: Sequence[str], read: Callable[[tuple[slice, slic
     changed = int(mask.sum())
     if trail != (0, 0):
         shares = trail_share(lone, trail)
+        # Inside the frame: a lone pixel's ring is.
         ys, xs = trail_pixels(lone.take(np.isin(lone.index, found, invert=True)), trail, shares).T
-        inside = (ys >= 0) & (ys < labels.shape[0]) & (xs >= 0) & (xs < labels.shape[1])
-        ys, xs = ys[inside], xs[inside]
         free = np.isin(labels[ys, xs], [class_names.index(name) for name in ("background", "glowing")
                                          if name in class_names])
         labels[ys[free], xs[free]] = class_names.index("hot_pixel")

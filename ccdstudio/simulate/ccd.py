@@ -7,9 +7,9 @@ drifting pedestal with Gaussian read noise ``read_noise / sqrt(n_samples)``.
 
 Truth labels come from what was put in, never from the noisy image: ``hot_pixel`` wherever a hot pixel, row
 or column adds charge (in its readout trail where that is at least ``hot_trail_sigma`` times the read noise);
-``cluster`` where the collected cluster charge is at least ``cluster_sigma`` times
-the read noise; ``glowing`` where the expected glow is at least ``glow_sigma`` times the read noise; the
-first rule that applies wins, in that order.
+``cluster`` where the collected cluster charge is at least ``cluster_sigma`` times the read noise; ``glowing``
+where the expected glow is at least ``glow_sigma`` times the read noise; the first rule that applies wins, in
+that order.
 
 Arrays are in detector coordinates ``[y, x]``; row 0 is the one next to the serial register of the lower
 amplifiers (shown at the bottom by FITS viewers). Each amplifier's "readout view" flips its region so that
