@@ -225,8 +225,9 @@ def header_cards(params: CCDParams) -> list[tuple[str, float | int, str]]:
 
 
 def params_from_header(header: object) -> CCDParams:
-    """The parameters recorded by :func:`header_cards` (missing cards keep their defaults)."""
-    values = {}
+    """The parameters recorded by :func:`header_cards` (missing cards keep their defaults, except that a frame
+    without ``HOTTRSIG`` was written before hot defects' trails were labelled: ``hot_trail_sigma`` 0)."""
+    values: dict[str, float] = {"hot_trail_sigma": 0.0}
     for f in fields(CCDParams):
         key = FITS_KEYWORDS[f.name][0]
         if key in header:  # type: ignore[operator]

@@ -36,6 +36,8 @@ def test_single_amplifier_frame_round_trip(tmp_path, rng):
         assert header.comments[key]
     assert header["RDNOISE"] == pytest.approx(1.0) and header["SIMSEED"] == 42 and header["BUNIT"] == "ADU"
     assert params_from_header(header) == params
+    del header["HOTTRSIG"]  # written before hot defects' trails were labelled
+    assert params_from_header(header) == params.replace(hot_trail_sigma=0.0)
     read_labels, classes = load_labels(labels)
     assert np.array_equal(read_labels, frame.labels) and classes == frame.classes
     listed = read_clusters(clusters)
