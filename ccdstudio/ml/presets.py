@@ -127,7 +127,7 @@ PRESETS: dict[str, Preset] = {
         # (CCDParams.random). Small frames would often be glowing from edge to edge, with nothing left to
         # tell glow from background: labels no network can learn, and frames real detectors do not make.
         # Hot defects' trails are background in these frames, as when ccd-unet-v1 was trained (19 of their
-        # 41 M pixels would be hot_pixel otherwise), so the command keeps making that file bit for bit.
+        # 41 M pixels would be hot_pixel otherwise), so the command makes that file bit for bit (on one machine).
         data=(SimulatedSet(40, (1024, 1024), seed=1000, hot_trails=False),),
         classes="ccd",
         # Glow can cover most of a frame and inflate a whole-frame noise estimate several times over;
