@@ -84,7 +84,7 @@ def cluster_significance(frame: SimulatedFrame, noise: np.ndarray | None = None)
     Pixels belong to the cluster that put most charge in them (``frame.cluster_ids``).
     """
     sigma = read_noise(frame)
-    owner, snr = _owned_snr(frame, sigma if noise is None else noise)
+    owner, snr = _owned_snr(frame, frame.cluster_adu, sigma if noise is None else noise)
     count = len(frame.clusters) + 1
     signal = np.bincount(owner, weights=(frame.cluster_adu / sigma).ravel(), minlength=count)[1:]
     significance = np.sqrt(np.bincount(owner, weights=snr**2, minlength=count)[1:])
@@ -96,8 +96,7 @@ def leak_significance(frame: SimulatedFrame, noise: np.ndarray | None = None) ->
     pixel, as deposited: how plainly a deposit shows beside that pixel. Where it is low, the deposit is, in a
     single frame, a lone bright pixel, as a hot pixel is; the charge the readout moved out of that pixel
     (charge-transfer inefficiency) does not count, as a hot pixel trails as much."""
-    owner = frame.cluster_ids.ravel()
-    snr = (deposited_adu(frame) / (read_noise(frame) if noise is None else noise)).ravel()
+    owner, snr = _owned_snr(frame, deposited_adu(frame), read_noise(frame) if noise is None else noise)
     count = len(frame.clusters) + 1
     brightest = np.zeros(count)
     np.maximum.at(brightest, owner, snr**2)
@@ -113,10 +112,10 @@ def deposited_adu(frame: SimulatedFrame) -> np.ndarray:
     return charge
 
 
-def _owned_snr(frame: SimulatedFrame, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each pixel's owning cluster (0 for none) and its cluster charge over ``noise`` (ADU per pixel),
+def _owned_snr(frame: SimulatedFrame, charge: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's owning cluster (0 for none) and its cluster ``charge`` over ``noise`` (both ADU per pixel),
     flattened."""
-    return frame.cluster_ids.ravel(), (frame.cluster_adu / noise).ravel()
+    return frame.cluster_ids.ravel(), (charge / noise).ravel()
 
 
 def ideal_recall(significance: np.ndarray, trials: int, precision: float = 0.95) -> float:
