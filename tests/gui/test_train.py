@@ -161,7 +161,7 @@ def test_closing_during_training_asks_stops_and_keeps_the_best_model(qtbot, wind
 
 def test_the_window_stays_responsive_while_training(qtbot, window, tmp_path):
     folder = write_frames(tmp_path / "big", 2, seed=3, shape=(256, 256))[0].parent
-    feature = set_up(window, folder, tmp_path / "latency.safetensors", epochs=3)
+    feature = set_up(window, folder, tmp_path / "latency.safetensors", epochs=10)
     feature.panel.form.crop.setValue(64)
     assert wait_warm()  # the libraries load in the background while the window starts
     with LatencyProbe(qtbot) as probe:
