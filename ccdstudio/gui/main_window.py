@@ -47,8 +47,8 @@ OVERLAY_COLOURS = {"mask": (255, 60, 60), "labels": (40, 200, 255)}
 
 DOCK_GROUPS = (
     ("display", "ccd", "particles", "predict"),
-    ("pixels", "overlays", "header", "classes", "history", "prediction"),
-    ("results", "train"),
+    ("pixels", "overlays", "header", "classes", "history"),
+    ("results", "prediction", "train"),
     ("segment", "project"),
 )
 """Docks shown as tabs of one stack, by key; the first of each stack is in front."""
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         # Docks that scroll have no minimum height to share the window by: give the viewer most of it, the
         # display controls (histogram) their natural height and the bottom stack a strip.
         right = [self.docks[key] for key in ("display", "pixels") if key in self.docks]
-        self.resizeDocks(right, [420, 260][: len(right)], Qt.Orientation.Vertical)
+        self.resizeDocks(right, [560, 200][: len(right)], Qt.Orientation.Vertical)
         if "results" in self.docks:
             self.resizeDocks([self.docks["results"]], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
         if "display" in self.docks:

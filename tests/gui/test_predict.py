@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from scipy import ndimage
 
 from ccdstudio.gui.ml import confirm
@@ -62,6 +62,15 @@ def test_predict_shows_overlay_legend_objects_and_cluster_table(qtbot, window, f
     assert tuple(overlay.lut[cluster]) == (*CLASSES.colors[cluster], 255) and overlay.lut[0, 3] == 0
     # legend: a check box per class, pixel counts shown
     assert [c.text() for c in feature.panel.class_checks] == CLASSES.names
+    window.docks["predict"].raise_()
+    checks, viewport = feature.panel.class_checks, feature.panel.legend_scroll.viewport()
+    qtbot.waitUntil(lambda: all(check.isVisible() for check in checks))
+    for check in checks:  # all four rows in sight, not one cut off
+        top = check.mapTo(viewport, QPoint(0, 0)).y()
+        assert 0 <= top and top + check.height() <= viewport.height(), check.text()
+        assert check.height() >= check.sizeHint().height(), check.text()  # nor squeezed
+    dock = window.docks["prediction"]
+    assert not dock.visibleRegion().isEmpty()  # the results come forward
     # cluster table: one row per 8-connected predicted cluster, computed independently with scipy
     from scipy import ndimage
 

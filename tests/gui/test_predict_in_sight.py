@@ -1,6 +1,6 @@
 """What a prediction shows stays in sight: started from the toolbar while another dock tab is in front, the
-Predict dock comes forward and the status bar follows the run (its Cancel cancels it); the Prediction
-results' buttons sit above the cluster table, not scrolled away below it."""
+Predict dock comes forward and the status bar follows the run (its Cancel cancels it); the cluster table
+is in the bottom stack, across the window, with its buttons beside it (above it in a narrow dock)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 from astropy.io import fits
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QTabBar
 
 from ccdstudio.gui.features import predict as predict_feature
+from ccdstudio.gui.ml.results_panel import ResultsPanel
 from ccdstudio.jobs import Progress, check
 from tests.gui.conftest import wait_opened
 
@@ -95,12 +96,26 @@ def test_the_window_keeps_its_status_bar_for_its_own_jobs(qtbot, opened, slow_pr
     qtbot.waitUntil(lambda: not feature.running, timeout=5000)
 
 
-def test_results_buttons_are_above_the_cluster_table_and_in_sight(qtbot, opened):
+def test_the_cluster_table_is_at_the_bottom_with_its_buttons_in_sight(qtbot, opened):
     window = opened
-    window.docks["prediction"].raise_()
+    dock = window.docks["prediction"]
+    assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea  # the window's width
+    dock.raise_()
     QApplication.processEvents()
     results = window.features["predict"].results
-    origin = QPoint(0, 0)
+    table = QRect(results.table.mapTo(results, QPoint(0, 0)), results.table.size())
     for button in (results.accept_button, results.save_button, results.export_button):
-        assert button.mapTo(results, origin).y() < results.table.mapTo(results, origin).y()
+        assert not QRect(button.mapTo(results, QPoint(0, 0)), button.size()).intersects(table)
         assert not button.visibleRegion().isEmpty(), button.text()  # not scrolled out of the dock
+    assert not dock.widget().verticalScrollBar().isVisible()  # the strip holds the panel; only the table scrolls
+
+
+def test_results_controls_sit_beside_the_table_when_wide_and_above_it_when_narrow(qtbot):
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    button, table, origin = panel.accept_button, panel.table, QPoint(0, 0)
+    panel.resize(1400, 300)
+    qtbot.waitUntil(lambda: button.mapTo(panel, origin).x() + button.width() <= table.mapTo(panel, origin).x())
+    panel.resize(300, 700)  # as narrow as it goes
+    qtbot.waitUntil(lambda: button.mapTo(panel, origin).y() + button.height() <= table.mapTo(panel, origin).y())

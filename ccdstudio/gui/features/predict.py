@@ -44,10 +44,12 @@ class PredictFeature:
         self.clock = Stopwatch()
         self._hidden: set[int] = set()
 
-        # tabbed into the right-hand column, so the image keeps the width
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.dock = window.add_dock("predict", "Predict", self.panel, right, tab_with="ccd")
-        window.add_dock("prediction", "Prediction results", self.results, right, tab_with="pixels")
+        # the controls tabbed into the right-hand column, so the image keeps the width; the cluster table at
+        # the bottom with the particle Results, where its columns have the window's width
+        self.dock = window.add_dock("predict", "Predict", self.panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                                    tab_with="ccd")
+        window.add_dock("prediction", "Prediction results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea,
+                        tab_with="results")
         self.predict_action = self._action("&Predict", self.predict, "brain", "Ctrl+R")
         self.predict_action.setToolTip("Segment the shown image with the chosen model (Ctrl+R)")
         self.next_action = self._action("Next object", lambda: self.results.step(1), "chevron-right", "Alt+Right")

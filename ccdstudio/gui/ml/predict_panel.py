@@ -39,10 +39,32 @@ from ccdstudio.gui.ml.prediction import PredictOptions
 from ccdstudio.labels.classes import ClassSet
 
 
+LEGEND_ROWS = 4
+"""Legend rows in sight at once (background, glowing, hot_pixel, cluster)."""
+
+
 def swatch(colour: tuple[int, int, int], size: int = 12) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(*colour))
     return QIcon(pixmap)
+
+
+def _legend_check(name: str, colour: tuple[int, int, int]) -> QCheckBox:
+    check = QCheckBox(name)
+    check.setIcon(swatch(colour))
+    check.setProperty("colour", colour)
+    return check
+
+
+def _legend_height(rows: int) -> int:
+    """Pixels ``rows`` legend rows take unsqueezed, measured on a grid laid out as the legend is."""
+    probe = QWidget()
+    grid = QGridLayout(probe)
+    grid.setContentsMargins(0, 0, 0, 0)
+    for row in range(rows):
+        grid.addWidget(_legend_check("background", (0, 0, 0)), row, 0)
+        grid.addWidget(QLabel("0 px"), row, 1)
+    return probe.sizeHint().height()
 
 
 class PredictPanel(QWidget):
@@ -101,8 +123,11 @@ class PredictPanel(QWidget):
         self.set_hot_mask(None)
         options = QFormLayout()
         options.addRow("Model", self.picker)
-        options.addRow("Tile", self.tile)
-        options.addRow("Overlap", self.overlap)
+        tiling = QHBoxLayout()  # one row: the legend below stays in sight on a 900-pixel-high screen
+        tiling.addWidget(self.tile, 1)
+        tiling.addWidget(QLabel("Overlap"))
+        tiling.addWidget(self.overlap, 1)
+        options.addRow("Tile", tiling)
         options.addRow("Device", self.device)
         options.addRow("Hot pixels", hot_mask_row)
         options.addRow("Layers from", self.first_layer)
@@ -138,7 +163,8 @@ class PredictPanel(QWidget):
         legend_scroll.setWidget(legend_rows)
         legend_scroll.setWidgetResizable(True)
         legend_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        legend_scroll.setFixedHeight(4 * (self.fontMetrics().lineSpacing() + 8))
+        legend_scroll.setFixedHeight(_legend_height(LEGEND_ROWS))
+        self.legend_scroll = legend_scroll
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(55)
@@ -256,9 +282,7 @@ class PredictPanel(QWidget):
             widget.deleteLater()
         self.class_checks, self.class_counts = [], []
         for index, cls in enumerate(classes):
-            check = QCheckBox(cls.name)
-            check.setIcon(swatch(cls.color))
-            check.setProperty("colour", cls.color)
+            check = _legend_check(cls.name, cls.color)
             check.setEnabled(index != 0)  # background is drawn transparent
             check.toggled.connect(lambda on, i=index: self.classVisibilityChanged.emit(i, on))
             number = QLabel("")

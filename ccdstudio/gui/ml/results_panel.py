@@ -4,10 +4,11 @@ prediction (accept as labels, save it, export the table)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -55,6 +56,22 @@ def cluster_columns(one_based: bool) -> list[Column]:
     ]
 
 
+CONTROLS_WIDTH = 420
+"""Width (pixels) of the summary, actions and navigation beside the table in a wide dock."""
+SIDE_BY_SIDE_WIDTH = 900
+"""From this width on the controls sit beside the table instead of above it."""
+UNLIMITED = 16777215
+"""Qt's QWIDGETSIZE_MAX: no maximum width."""
+
+
+class _FixedHeightLabel(QLabel):
+    """A word-wrapped label of fixed height: it does not ask for a height for each width, so the dock's
+    scroll area fits the panel to the dock instead of scrolling it."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class ResultsPanel(QWidget):
     """Navigation between predicted objects and the sortable cluster table."""
 
@@ -69,7 +86,7 @@ class ResultsPanel(QWidget):
         self.result: PredictionResult | None = None
         self._position = -1
 
-        self.summary = QLabel("Predict an image to see its objects here.")
+        self.summary = _FixedHeightLabel("Predict an image to see its objects here.")
         self.summary.setWordWrap(True)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.summary.setFixedHeight(3 * self.summary.fontMetrics().lineSpacing() + 4)  # never relayout the window
@@ -84,12 +101,13 @@ class ResultsPanel(QWidget):
         self.next_button.setToolTip("Next object of this class (Alt+Right)")
         self.next_button.clicked.connect(lambda: self.step(1))
         self.position_label = QLabel("")
-        navigate = QGroupBox("Check one object at a time")
-        row = QHBoxLayout(navigate)
-        row.addWidget(self.object_class, 1)
-        row.addWidget(self.prev_button)
-        row.addWidget(self.next_button)
-        row.addWidget(self.position_label)
+        self.object_class.setToolTip("Check one object at a time: pick a class, then step with the arrows")
+        navigate = QHBoxLayout()
+        navigate.addWidget(QLabel("Objects"))
+        navigate.addWidget(self.object_class, 1)
+        navigate.addWidget(self.prev_button)
+        navigate.addWidget(self.next_button)
+        navigate.addWidget(self.position_label)
 
         self.table_model = TableModel(cluster_columns(False), self)
         self.table = QTableView()
@@ -128,13 +146,29 @@ class ResultsPanel(QWidget):
         actions.addWidget(self.export_button)
 
         # the actions go right under the summary: below the long table they would be scrolled out of sight
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addLayout(actions)
-        layout.addWidget(navigate)
-        layout.addWidget(self.table_label)
-        layout.addWidget(self.table, 1)
+        self._controls = QWidget()
+        self._controls.setMaximumWidth(CONTROLS_WIDTH)
+        column = QVBoxLayout(self._controls)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.summary)
+        column.addLayout(actions)
+        column.addLayout(navigate)
+        column.addStretch(1)
+        table_box = QVBoxLayout()
+        table_box.addWidget(self.table_label)
+        table_box.addWidget(self.table, 1)
+        self.layout_box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.layout_box.setContentsMargins(6, 4, 6, 4)  # the bottom stack's strip holds it without scrolling
+        self.layout_box.addWidget(self._controls)
+        self.layout_box.addLayout(table_box, 1)
         self.show_result(None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Controls beside the table in a wide dock (the bottom stack), above it in a narrow one."""
+        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
+        self.layout_box.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
+        self._controls.setMaximumWidth(CONTROLS_WIDTH if wide else UNLIMITED)
+        super().resizeEvent(event)
 
     def show_result(self, result: PredictionResult | None, one_based: bool = False) -> None:
         """Show ``result``'s objects and clusters (``one_based``: name pixels as DS9 does, for FITS)."""
