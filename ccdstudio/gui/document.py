@@ -81,6 +81,11 @@ class Document:
     def header_gain(self) -> float | None:
         return ccd.gain(self.plane_info.header)
 
+    @property
+    def header_gain_unit(self) -> str | None:
+        """The unit the gain card's comment names (``ADU/e-`` or ``e-/ADU``), or None."""
+        return ccd.gain_unit(self.plane_info.header)
+
     def image_planes(self) -> list[int]:
         return self.source.indices("image")
 

@@ -21,6 +21,11 @@ from ccdstudio.io.source import ImageSource, Plane, Window
 
 _SECTION = re.compile(r"^\s*\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
 GAIN_CARDS = ("GAIN", "EGAIN")
+ADU_PER_ELECTRON = "ADU/e-"
+ELECTRONS_PER_ADU = "e-/ADU"
+_ELECTRONS = r"(?:e-?|electrons?)"
+_ADU_PER_E = re.compile(rf"adu\s*(?:/|per)\s*{_ELECTRONS}(?![a-z])", re.IGNORECASE)
+_E_PER_ADU = re.compile(rf"(?<![a-z]){_ELECTRONS}\s*(?:/|per)\s*adu", re.IGNORECASE)
 BIAS_CARDS = ("BIASSEC", *(f"BIASSEC{s}" for s in "123456789ABCD"))
 
 
@@ -146,13 +151,34 @@ def parallel_overscan(header: Mapping[str, Any]) -> Window | None:
 
 def gain(header: Mapping[str, Any]) -> float | None:
     """The gain from GAIN or EGAIN (units as written, usually e-/ADU), or None when absent or unusable."""
+    card = _gain_card(header)
+    return None if card is None else float(header[card])
+
+
+def gain_unit(header: Mapping[str, Any]) -> str | None:
+    """:data:`ADU_PER_ELECTRON` or :data:`ELECTRONS_PER_ADU` where the gain card's comment names its unit
+    (``[ADU/e-]``, ``e-/ADU``, ``electrons per ADU``...), else None: the number alone does not tell."""
+    card = _gain_card(header)
+    comments = getattr(header, "comments", None)
+    if card is None or comments is None:
+        return None
+    comment = str(comments[card])
+    if _ADU_PER_E.search(comment):
+        return ADU_PER_ELECTRON
+    if _E_PER_ADU.search(comment):
+        return ELECTRONS_PER_ADU
+    return None
+
+
+def _gain_card(header: Mapping[str, Any]) -> str | None:
+    """The first of :data:`GAIN_CARDS` holding a positive number."""
     for card in GAIN_CARDS:
         try:
             value = float(header[card])
         except (KeyError, TypeError, ValueError):
             continue
         if np.isfinite(value) and value > 0:
-            return value
+            return card
     return None
 
 

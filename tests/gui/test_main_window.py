@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
@@ -78,6 +79,21 @@ def test_electrons_with_a_gain_use_a_discrete_map(qtbot, window, fits_file):
     assert window.viewer.display.levels[0] == -0.5
     hover(qtbot, window, 10, 20)
     expected = (12345.0 - document.prepared.pedestal) / 200.0
+    assert window.value_label.text().startswith(f"{expected:.6g} e-")
+
+
+def test_a_gain_card_that_names_its_unit_is_read_in_it(qtbot, window, tmp_path):
+    """4.25 is below the number that would otherwise be taken for e-/ADU; the comment says ADU/e-."""
+    path = tmp_path / "sim.fits"
+    image = np.full((40, 50), 1000.0, np.float32)
+    image[10, 20] = 1042.5
+    fits.PrimaryHDU(image, fits.Header([("GAIN", 4.25, "[ADU/e-] this amplifier's gain")])).writeto(path)
+    window.open_paths([str(path)])
+    document = wait_opened(qtbot, window)
+    assert window.ccd_panel.gain_unit.currentText() == "ADU/e-"
+    window.ccd_panel.electrons.setChecked(True)
+    hover(qtbot, window, 10, 20)
+    expected = (1042.5 - document.prepared.pedestal) / 4.25
     assert window.value_label.text().startswith(f"{expected:.6g} e-")
 
 

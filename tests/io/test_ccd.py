@@ -13,6 +13,7 @@ from ccdstudio.io.ccd import (
     data_window_of,
     format_section,
     gain,
+    gain_unit,
     has_mosaic,
     parallel_overscan,
     parse_section,
@@ -78,6 +79,17 @@ def test_gain_cards():
     assert gain({"EGAIN": "2.25"}) == 2.25
     assert gain({"GAIN": 0, "EGAIN": 3.0}) == 3.0
     assert gain({"GAIN": "n/a"}) is None and gain({}) is None
+
+
+@pytest.mark.parametrize(("comment", "unit"), [
+    ("[ADU/e-] this amplifier's gain", "ADU/e-"), ("gain in ADU per electron", "ADU/e-"), ("ADU/e", "ADU/e-"),
+    ("[e-/ADU]", "e-/ADU"), ("electrons per ADU", "e-/ADU"), ("Gain (e/ADU)", "e-/ADU"),
+    ("amplifier gain", None), ("", None),
+])
+def test_the_gain_unit_is_read_from_the_cards_comment(comment, unit):
+    header = fits.Header([("EGAIN", 2.5, comment)])
+    assert gain_unit(header) == unit
+    assert gain_unit({"GAIN": 2.5}) is None  # no comments to read
 
 
 def _two_amp_file(path):

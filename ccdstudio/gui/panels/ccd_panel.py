@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
 )
 
 from ccdstudio.gui.document import Document
+from ccdstudio.io.ccd import ADU_PER_ELECTRON as ADU_PER_E
+from ccdstudio.io.ccd import ELECTRONS_PER_ADU as E_PER_ADU
 from ccdstudio.io.ccd import format_section
 
-ADU_PER_E = "ADU/e-"
-E_PER_ADU = "e-/ADU"
 SKIPPER_GAIN_THRESHOLD = 5.0
-"""A header gain at or above this is taken as ADU per electron (skipper CCDs: ~100s of ADU/e-); below it
-as e-/ADU, the usual meaning of the GAIN card in conventional CCD headers."""
+"""A header gain whose comment does not name its unit is taken as ADU per electron at or above this
+(skipper CCDs: ~100s of ADU/e-), below it as e-/ADU, the usual meaning of the GAIN card in conventional CCD
+headers."""
 
 
 class CcdPanel(QWidget):
@@ -73,7 +74,8 @@ class CcdPanel(QWidget):
         if gain and self.gain.value() == 0:
             self.gain.blockSignals(True)
             self.gain.setValue(gain)
-            self.gain_unit.setCurrentText(ADU_PER_E if gain >= SKIPPER_GAIN_THRESHOLD else E_PER_ADU)
+            unit = document.header_gain_unit or (ADU_PER_E if gain >= SKIPPER_GAIN_THRESHOLD else E_PER_ADU)
+            self.gain_unit.setCurrentText(unit)
             self.gain.blockSignals(False)
             self._gain_changed(emit=False)
 
