@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
@@ -94,6 +95,37 @@ def int_range(text: str) -> tuple[int, int]:
     if high < low:
         raise argparse.ArgumentTypeError(f"range {text!r} ends before it starts")
     return low, high
+
+
+def positive_float(text: str) -> float:
+    """An argument type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """``data`` as strict JSON: NaN and infinities become null (Python's ``NaN`` is not JSON), NumPy
+    scalars plain numbers, tuples and sets lists, anything else its text."""
+    return json.dumps(_strict(data), indent=indent, allow_nan=False)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_strict(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
 
 
 def require(condition: bool, message: str) -> None:

@@ -36,7 +36,7 @@ def steps(frame: Path, out: Path, with_model: bool) -> list[list[str]]:
          "--mask-out", str(out / "clusters_mask.tif")],
     ]
     if with_model:
-        commands.append(["predict", str(frame), "--hdu", "0", "--out", str(out)])
+        commands.append(["predict", str(frame), "--out", str(out)])
     return commands
 
 

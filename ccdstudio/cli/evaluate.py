@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ccdstudio.cli._common import add_command
+from ccdstudio.cli._common import add_command, json_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -130,5 +129,5 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         from ccdstudio.io.atomic import write_text
 
-        write_text(args.json, json.dumps(summary, indent=2) + "\n", "the evaluation")
+        write_text(args.json, json_text(summary) + "\n", "the evaluation")
     return 0

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from ccdstudio.cli._common import add_command
+from ccdstudio.cli._common import add_command, json_text
 
 KEY_CARDS = (
     "EXTNAME", "OBJECT", "INSTRUME", "DETECTOR", "AMPNAME", "DATE-OBS", "EXPTIME", "NSAMP", "NDCMS", "CCDTEMP",
@@ -48,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     with open_image(args.file) as source:
         report = describe(source, args.hdu)
     if args.json:
-        print(json.dumps(report, indent=2, default=_json_value))
+        print(json_text(report))
     else:
         print(_format(report))
     return 0
@@ -92,14 +91,6 @@ def _mapping(header: Any) -> dict[str, Any]:
     if hasattr(header, "cards"):  # an astropy Header: skip COMMENT/HISTORY and blank cards
         return {c.keyword: c.value for c in header.cards if c.keyword not in ("", "COMMENT", "HISTORY")}
     return dict(header) if isinstance(header, Mapping) else {}
-
-
-def _json_value(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    return str(value)
 
 
 def _number(value: float) -> str:

@@ -7,7 +7,7 @@ import math
 import sys
 from typing import Any
 
-from ccdstudio.cli._common import add_command
+from ccdstudio.cli._common import add_command, positive_float
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     how.add_argument("--method", metavar="NAME", help="Fiji's automatic method: Default, Huang, Intermodes, "
                                                       "IsoData, Li, MaxEntropy, Mean, MinError, Minimum, Moments, "
                                                       "Otsu, Percentile, RenyiEntropy, Shanbhag, Triangle, Yen")
-    how.add_argument("--sigma", type=float, metavar="K", help="pixels K sigma above the robust pedestal")
-    parser.add_argument("--sigma-low", type=float, metavar="K2", help="with --sigma: grow seeds into connected "
+    how.add_argument("--sigma", type=positive_float, metavar="K", help="pixels K sigma above the robust pedestal")
+    parser.add_argument("--sigma-low", type=positive_float, metavar="K2", help="with --sigma: grow seeds into connected "
                                                                       "pixels K2 sigma above the pedestal")
     parser.add_argument("--pedestal-lines", choices=("rows", "columns"),
                         help="with --sigma: pedestal and noise per row or column (follows drift)")
@@ -57,8 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exclude-edges", action="store_true", help="drop particles touching the image border")
     parser.add_argument("--include-holes", action="store_true", help="measure particles with their interior holes")
     parser.add_argument("--feret", action="store_true", help="add Feret, FeretX, FeretY, FeretAngle, MinFeret")
-    parser.add_argument("--pixel-size", type=float, default=1.0, metavar="S", help="calibrated size of a pixel")
-    parser.add_argument("--gain", type=float, metavar="G", help="ADU per electron (energies in e- and keV)")
+    parser.add_argument("--pixel-size", type=positive_float, default=1.0, metavar="S", help="calibrated size of a pixel")
+    parser.add_argument("--gain", type=positive_float, metavar="G", help="ADU per electron (energies in e- and keV)")
     parser.add_argument("--out", required=True, metavar="CSV", help="Results table (ImageJ CSV layout)")
     parser.add_argument("--mask-out", metavar="TIF", help="also write the count mask (particle i has value i)")
     parser.add_argument("--quiet", action="store_true", help="no summary line")

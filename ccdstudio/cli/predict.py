@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ccdstudio.cli._common import add_command, int_range
+from ccdstudio.errors import CcdstudioError
 
 if TYPE_CHECKING:
     from ccdstudio.labels.classes import ClassSet
@@ -29,10 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         Run a model over each FILE (FITS, TIFF, PNG, NPY or a scroll segment folder) in overlapping tiles
         blended without seams, reading only a tile at a time, and write the class map (uint8) as
         DIR/<stem>_labels.fits for FITS input (the input header kept, class names in CLASSn cards) or
-        DIR/<stem>_labels.tif otherwise, plus DIR/predictions.json:
+        DIR/<stem>_labels.tif otherwise (<stem>_hdu<N> with --hdu N), plus DIR/predictions.json:
 
-          {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "classes": [NAMES],
+          {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "planes": [N], "classes": [NAMES],
                                            "pixels": {NAME: COUNT}, "seconds": S}, ...]}
+
+        Files that would write the same outputs (frame_0000.fits of two folders) are refused before any
+        work; a file that cannot be read or predicted is reported and the others are done (exit status 2
+        at the end).
 
         The model's post-processing steps run on the class map after the network (ccdstudio models show
         lists them); the bundled CCD model's glow_edge step uses a raw plane's serial and parallel
@@ -156,10 +161,12 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
     files = [Path(f) for f in args.files]
+    stems = _unique_stems(files, args.hdu)
     if args.shard:
         index, count = args.shard
         files = files[index::count]
     out = Path(args.out)
+    require(not out.exists() or out.is_dir(), f"--out {out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
     model_path = resolve_model(args.model)
     model = load_model(model_path, choose_device(args.device))
@@ -174,43 +181,69 @@ def _run(args: argparse.Namespace) -> int:
         check_classes(names)
     counts = HotPixelCount(names) if auto else None
     mask = read_hot_mask(args.hot_mask) if args.hot_mask and not auto else None
-    entries = []
+    entries, failed = [], []
     for file in files:
-        require(file.exists(), f"no such file or folder: {file}")
-        if len(names) == 2 and is_segment(file):  # an ink model over a whole segment
-            require(not args.hot_mask, "--hot-mask is for CCD frames, not scroll segments")
-            entry = predict_segment_file(model, file, out, args)
-            entries += [entry] if entry else []
+        try:
+            require(file.exists(), f"no such file or folder: {file}")
+            if len(names) == 2 and is_segment(file):  # an ink model over a whole segment
+                require(not args.hot_mask, "--hot-mask is for CCD frames, not scroll segments")
+                entry = predict_segment_file(model, file, out, args)
+                entries += [entry] if entry else []
+                continue
+            is_fits = output_stem(file)[1]
+            labels_path = out / f"{stems[file]}_labels.{'fits' if is_fits else 'tif'}"
+            if args.skip_existing and labels_path.is_file():
+                print(f"skipping {file}: {labels_path} exists", file=sys.stderr)
+                continue
+            started = time.perf_counter()
+            with open_image(file) as source:
+                planes = choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))
+                if not args.quiet:
+                    print(f"{file}: planes {planes}", file=sys.stderr)
+                result = run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
+                                         halo=args.halo, batch_size=args.batch_size, tta=args.tta,
+                                         probabilities=args.probabilities), quiet=args.quiet)
+                header = source.planes[planes[0]].header if is_fits else None
+        except (CcdstudioError, OSError) as error:  # one bad file of a batch: say which, go on with the others
+            if len(files) == 1:
+                raise
+            failed.append(file)
+            reason = error if isinstance(error, CcdstudioError) else error.strerror or error
+            print(f"ccdstudio predict: error: {file}: {reason}", file=sys.stderr)
             continue
-        stem, is_fits = output_stem(file)
-        labels_path = out / f"{stem}_labels.{'fits' if is_fits else 'tif'}"
-        if args.skip_existing and labels_path.is_file():
-            print(f"skipping {file}: {labels_path} exists", file=sys.stderr)
-            continue
-        started = time.perf_counter()
-        with open_image(file) as source:
-            planes = choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))
-            if not args.quiet:
-                print(f"{file}: planes {planes}", file=sys.stderr)
-            result = run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
-                                     halo=args.halo, batch_size=args.batch_size, tta=args.tta,
-                                     probabilities=args.probabilities), quiet=args.quiet)
-            header = source.planes[planes[0]].header if is_fits else None
         if mask is not None:
             apply_hot_mask(result.labels, mask, names)
         if counts is not None:
             counts.add(result.labels)
         save_labels(labels_path, result.labels, model.info.classes, header=header)
         if result.probabilities is not None:
-            write_tiff(out / f"{stem}_probabilities.tif", result.probabilities, {"Labels": names})
-        entries.append({"input": str(file), "labels": str(labels_path), "classes": names,
+            write_tiff(out / f"{stems[file]}_probabilities.tif", result.probabilities, {"Labels": names})
+        entries.append({"input": str(file), "labels": str(labels_path), "planes": planes, "classes": names,
                         "pixels": result.pixels(names), "seconds": round(time.perf_counter() - started, 3)})
         print(f"{file} -> {labels_path} ({entries[-1]['seconds']:.1f} s)")
-    if counts is not None:
+    if counts is not None and counts.frames >= MIN_FRAMES:
         correct_series(counts, out, entries, model.info.classes)
     if entries:
         record_predictions(out, str(model_path), entries)
+    require(not failed, f"{len(failed)} of {len(files)} files could not be predicted (above)"
+            + ("" if counts is None or counts.frames >= MIN_FRAMES else
+               f"; the others were written without a hot-pixel mask: {counts.frames} frames are too few for one"))
     return 0
+
+
+def _unique_stems(files: list[Path], hdu: int | None) -> dict[Path, str]:
+    """Each file's output name stem (``frame_0001``, ``frame_0001_hdu2`` with --hdu 2); raises when two
+    files would write the same outputs."""
+    stems: dict[Path, str] = {}
+    first: dict[str, Path] = {}
+    for file in files:
+        stem = output_stem(file)[0] + ("" if hdu is None else f"_hdu{hdu}")
+        if stem in first and first[stem] != file:
+            raise CcdstudioError(f"{first[stem]} and {file} would both be written as {stem}_...: predict them "
+                                 "into separate --out folders")
+        first.setdefault(stem, file)
+        stems[file] = stem
+    return stems
 
 
 def correct_series(counts: HotPixelCount, out: Path, entries: list[dict[str, Any]], classes: ClassSet) -> None:

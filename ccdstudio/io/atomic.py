@@ -45,7 +45,10 @@ def atomic_path(path: str | os.PathLike[str], durable: bool = True) -> Iterator[
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    except OSError as error:
+        raise _about(error, target) from error
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -55,9 +58,18 @@ def atomic_path(path: str | os.PathLike[str], durable: bool = True) -> Iterator[
                 os.fsync(handle.fileno())
         os.chmod(tmp, _new_file_mode(target))  # mkstemp made it 0600
         os.replace(tmp, target)
+    except OSError as error:
+        if error.filename != tmp_name:
+            raise
+        raise _about(error, target) from error
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _about(error: OSError, target: Path) -> OSError:
+    """``error`` (of the same class) naming ``target``, the file the user asked for, not the temporary one."""
+    return OSError(error.errno, error.strerror, str(target))
 
 
 def write_error(path: str | os.PathLike[str], what: str, error: OSError) -> CcdstudioError:

@@ -116,7 +116,9 @@ def choose_planes(source: ImageSource, in_channels: int, hdu: int | None = None,
 
     if hdu is not None:
         if not 0 <= hdu < len(source.planes):
-            raise CcdstudioError(f"no plane/HDU {hdu}: the file has {len(source.planes)} (0-based)")
+            planes = ", ".join(f"{i} ({plane.name})" for i, plane in enumerate(source.planes))
+            raise CcdstudioError(f"no plane {hdu}: the file's planes are {planes}, numbered from 0 as `ccdstudio "
+                                 "info` lists them (an empty primary HDU is not one)")
         if in_channels != 1:
             raise CcdstudioError(f"the model reads {in_channels} planes; --hdu picks one")
         return [hdu]

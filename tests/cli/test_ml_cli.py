@@ -1,6 +1,7 @@
 """``ccdstudio train``, ``predict``, ``evaluate`` and ``models`` end to end on tiny files."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +41,7 @@ def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys
     record = json.loads((out / "predictions.json").read_text())
     assert record["model"] == str(model) and len(record["predictions"]) == 3
     entry = record["predictions"][0]
-    assert set(entry) == {"input", "labels", "classes", "pixels", "seconds"}
+    assert set(entry) == {"input", "labels", "planes", "classes", "pixels", "seconds"} and entry["planes"] == [0]
     assert entry["classes"] == CLASSES.names and sum(entry["pixels"].values()) == 64 * 64
     labels, classes = load_labels(entry["labels"])
     assert labels.shape == (64, 64) and classes.names == CLASSES.names
@@ -56,6 +57,44 @@ def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys
     assert summary["images"] == 3 and np.sum(summary["confusion_matrix"]) == 3 * 64 * 64
 
 
+def test_a_batch_goes_on_past_a_bad_file_and_names_it(trained, tmp_path, capsys):
+    data, model = trained
+    bad = tmp_path / "blank.fits"
+    fits.PrimaryHDU(np.full((64, 64), np.nan, np.float32)).writeto(bad)
+    out = tmp_path / "pred"
+    files = [str(data / "frame0.fits"), str(bad), str(data / "frame1.fits")]
+    assert main(["predict", *files, "--model", str(model), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: " in err and "1 of 3 files could not be predicted" in err
+    entries = json.loads((out / "predictions.json").read_text())["predictions"]
+    assert [e["input"] for e in entries] == [files[0], files[2]]
+    assert (out / "frame1_labels.fits").is_file() and not (out / "blank_labels.fits").exists()
+
+
+def test_outputs_of_the_same_name_are_refused_and_hdus_named(trained, tmp_path, capsys):
+    data, model = trained
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "frame0.fits").write_bytes((data / "frame0.fits").read_bytes())
+    out = tmp_path / "pred"
+    assert main(["predict", str(data / "frame0.fits"), str(other / "frame0.fits"), "--model", str(model),
+                 "--out", str(out), "--quiet"]) == 2
+    assert "would both be written as frame0_" in capsys.readouterr().err and not out.exists()
+    two = tmp_path / "two.fits"
+    image = fits.getdata(data / "frame0.fits")
+    fits.HDUList([fits.PrimaryHDU(image), fits.ImageHDU(image, name="B")]).writeto(two)
+    for hdu in ("0", "1"):
+        assert main(["predict", str(two), "--hdu", hdu, "--model", str(model), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    entries = json.loads((out / "predictions.json").read_text())["predictions"]
+    assert [(Path(e["labels"]).name, e["planes"]) for e in entries] == [("two_hdu1_labels.fits", [1])]  # by input
+    assert (out / "two_hdu0_labels.fits").is_file()
+    assert main(["predict", str(two), "--hdu", "2", "--model", str(model), "--out", str(out), "--quiet"]) == 2
+    assert "no plane 2: the file's planes are 0 (HDU 0), 1 (B)" in capsys.readouterr().err
+    assert main(["predict", str(two), "--model", str(model), "--out", str(two), "--quiet"]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+
+
 def test_json_events_and_models_commands(trained, tmp_path, capsys):
     data, model = trained
     capsys.readouterr()
@@ -68,7 +107,22 @@ def test_json_events_and_models_commands(trained, tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["classes"] == CLASSES.names and rows[-1]["in_channels"] == 1
     assert main(["models", "show", str(model)]) == 0
-    assert '"ccdstudio-unet"' in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert f"classes            {', '.join(CLASSES.names)}" in shown and "best epoch" in shown
+    assert main(["models", "show", str(model), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "ccdstudio-unet"
+
+
+def test_json_is_strict_and_nonsense_numbers_are_refused(tmp_path, capsys):
+    path = tmp_path / "blank.fits"
+    fits.PrimaryHDU(np.full((8, 8), np.nan, np.float32)).writeto(path)
+    assert main(["info", str(path), "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and json.loads(text)["stats"]["mean"] is None
+    for option in (["--sigma", "-1"], ["--sigma", "0"], ["--threshold", "1", "--gain", "0"]):
+        with pytest.raises(SystemExit) as raised:
+            main(["particles", str(path), *option, "--out", str(tmp_path / "p.csv")])
+        assert raised.value.code == 2 and "must be above 0" in capsys.readouterr().err
 
 
 def test_errors_are_one_line(tmp_path, capsys, monkeypatch):

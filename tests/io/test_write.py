@@ -99,3 +99,12 @@ def test_read_only_folder(tmp_path, monkeypatch):
             write_png(folder / "x.png", np.zeros((2, 2), np.uint8))
     finally:
         folder.chmod(0o755)
+
+
+def test_a_failure_names_the_file_asked_for_not_the_temporary_one(tmp_path):
+    folder = tmp_path / "out.csv"
+    folder.mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(IsADirectoryError) as raised, atomic.atomic_path(folder) as tmp:
+        tmp.write_text("x")
+    assert raised.value.filename == str(folder)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"] and not any(folder.iterdir())
