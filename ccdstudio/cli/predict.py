@@ -32,8 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         DIR/<stem>_labels.fits for FITS input (the input header kept, class names in CLASSn cards) or
         DIR/<stem>_labels.tif otherwise (<stem>_hdu<N> with --hdu N), plus DIR/predictions.json:
 
-          {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "planes": [N], "classes": [NAMES],
-                                           "pixels": {NAME: COUNT}, "seconds": S}, ...]}
+          {"model": PATH, "predictions": [{"input": PATH, "labels": PATH, "planes": [N], "mosaic": BOOL,
+                                           "classes": [NAMES], "pixels": {NAME: COUNT}, "seconds": S}, ...]}
+
+        A FITS file of several amplifiers (one extension each, placed by DETSEC) is predicted amplifier by
+        amplifier, each with its own overscans, and written as one class map of the whole CCD, the way
+        the window's "Mosaic (by DETSEC)" shows it; --hdu N predicts one amplifier as it is stored.
 
         Files that would write the same outputs (frame_0000.fits of two folders) are refused before any
         work; a file that cannot be read or predicted is reported and the others are done (exit status 2
@@ -72,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="images or segment folders")
     parser.add_argument("--model", metavar="NAME|PATH", help="model file or bundled model name (default: the bundled default)")
     parser.add_argument("--out", default=".", metavar="DIR", help="output folder (default: the current folder)")
-    parser.add_argument("--hdu", type=int, metavar="N", help="plane/HDU to segment (0-based; default: the first with data)")
+    parser.add_argument("--hdu", type=int, metavar="N", help="plane to segment, numbered as `ccdstudio info` lists them "
+                        "(default: the first image plane, or every amplifier of a multi-amplifier FITS as one mosaic)")
     parser.add_argument("--tile", type=int, metavar="T", help="tile side in pixels (default: the model's)")
     parser.add_argument("--overlap", type=float, metavar="F", help="tile overlap fraction (default: the model's)")
     parser.add_argument("--halo", type=int, metavar="PX",
@@ -149,15 +154,15 @@ def record_predictions(folder: Path, model: str, entries: list[dict[str, Any]]) 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ccdstudio.cli._common import require, run_job
+    from ccdstudio.cli._common import require
     from ccdstudio.cli.segment import predict_segment_file
     from ccdstudio.io import open_image
     from ccdstudio.io.segment_window import is_segment
     from ccdstudio.io.write import write_tiff
     from ccdstudio.labels.io import save_labels
     from ccdstudio.ml.device import choose_device
+    from ccdstudio.labels.stats import pixel_counts
     from ccdstudio.ml.hot_mask import MIN_FRAMES, HotPixelCount, apply_hot_mask, check_classes, read_hot_mask
-    from ccdstudio.ml.infer import choose_planes, predict
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
     files = [Path(f) for f in args.files]
@@ -197,13 +202,10 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             started = time.perf_counter()
             with open_image(file) as source:
-                planes = choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))
-                if not args.quiet:
-                    print(f"{file}: planes {planes}", file=sys.stderr)
-                result = run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
-                                         halo=args.halo, batch_size=args.batch_size, tta=args.tta,
-                                         probabilities=args.probabilities), quiet=args.quiet)
-                header = source.planes[planes[0]].header if is_fits else None
+                labels, probabilities, planes, mosaic = _predict_file(model, source, file, args)
+                header = None
+                if is_fits:
+                    header = source.metadata.get("primary_header") if mosaic else source.planes[planes[0]].header
         except (CcdstudioError, OSError) as error:  # one bad file of a batch: say which, go on with the others
             if len(files) == 1:
                 raise
@@ -212,14 +214,16 @@ def _run(args: argparse.Namespace) -> int:
             print(f"ccdstudio predict: error: {file}: {reason}", file=sys.stderr)
             continue
         if mask is not None:
-            apply_hot_mask(result.labels, mask, names)
+            apply_hot_mask(labels, mask, names)
         if counts is not None:
-            counts.add(result.labels)
-        save_labels(labels_path, result.labels, model.info.classes, header=header)
-        if result.probabilities is not None:
-            write_tiff(out / f"{stems[file]}_probabilities.tif", result.probabilities, {"Labels": names})
-        entries.append({"input": str(file), "labels": str(labels_path), "planes": planes, "classes": names,
-                        "pixels": result.pixels(names), "seconds": round(time.perf_counter() - started, 3)})
+            counts.add(labels)
+        save_labels(labels_path, labels, model.info.classes, header=header)
+        if probabilities is not None:
+            write_tiff(out / f"{stems[file]}_probabilities.tif", probabilities, {"Labels": names})
+        pixels = pixel_counts(labels, len(names))
+        entries.append({"input": str(file), "labels": str(labels_path), "planes": planes, "mosaic": mosaic,
+                        "classes": names, "pixels": {name: int(pixels[i]) for i, name in enumerate(names)},
+                        "seconds": round(time.perf_counter() - started, 3)})
         print(f"{file} -> {labels_path} ({entries[-1]['seconds']:.1f} s)")
     if counts is not None and counts.frames >= MIN_FRAMES:
         correct_series(counts, out, entries, model.info.classes)
@@ -229,6 +233,37 @@ def _run(args: argparse.Namespace) -> int:
             + ("" if counts is None or counts.frames >= MIN_FRAMES else
                f"; the others were written without a hot-pixel mask: {counts.frames} frames are too few for one"))
     return 0
+
+
+def _predict_file(model: Any, source: Any, file: Path, args: argparse.Namespace) -> tuple[Any, Any, list[int], bool]:
+    """``(labels, probabilities or None, planes read, whether a mosaic)`` of one opened file: a multi-amplifier
+    FITS (without --hdu) amplifier by amplifier, each with its own overscans, assembled by DETSEC."""
+    import numpy as np
+
+    from ccdstudio.cli._common import run_job
+    from ccdstudio.io.ccd import amplifier_planes, assemble, has_mosaic
+    from ccdstudio.ml.infer import choose_planes, predict
+
+    mosaic = args.hdu is None and model.info.in_channels == 1 and has_mosaic(source)
+    plane_sets = ([[p] for p in amplifier_planes(source)] if mosaic else
+                  [choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))])
+    results = []
+    for planes in plane_sets:
+        if not args.quiet:
+            print(f"{file}: planes {planes}" + (" (an amplifier of the mosaic)" if mosaic else ""), file=sys.stderr)
+        results.append(run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
+                                       halo=args.halo, batch_size=args.batch_size, tta=args.tta,
+                                       probabilities=args.probabilities), quiet=args.quiet))
+    read = [p for planes in plane_sets for p in planes]
+    if not mosaic:
+        return results[0].labels, results[0].probabilities, read, False
+    labels = assemble(source, {planes[0]: r.labels for planes, r in zip(plane_sets, results)})
+    probabilities = None
+    if args.probabilities:
+        probabilities = np.stack([assemble(source, {planes[0]: r.probabilities[c] for planes, r in
+                                                    zip(plane_sets, results)})
+                                  for c in range(len(results[0].probabilities))])
+    return labels, probabilities, read, True
 
 
 def _unique_stems(files: list[Path], hdu: int | None) -> dict[Path, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ccdstudio.errors import FormatError
-from ccdstudio.io.source import ImageSource, Plane, Window
+from ccdstudio.io.source import ArraySource, ImageSource, Plane, Window
 
 _SECTION = re.compile(r"^\s*\[\s*(\d+)\s*:\s*(\d+)\s*,\s*(\d+)\s*:\s*(\d+)\s*\]\s*$")
 GAIN_CARDS = ("GAIN", "EGAIN")
@@ -224,6 +224,27 @@ def _amplifiers(source: ImageSource) -> list[_Amplifier]:
 def has_mosaic(source: ImageSource) -> bool:
     """Whether ``source`` has two or more amplifier planes placed by DETSEC that can be assembled."""
     return len(_amplifiers(source)) >= 2
+
+
+def amplifier_planes(source: ImageSource) -> list[int]:
+    """The planes :class:`MosaicSource` assembles (image planes with usable DETSEC and DATASEC), in order."""
+    return [a.plane for a in _amplifiers(source)]
+
+
+def assemble(source: ImageSource, arrays: Mapping[int, np.ndarray]) -> np.ndarray:
+    """The mosaic of per-amplifier ``arrays`` (plane index -> an array of that plane's shape, e.g. the class
+    map predicted on it with its overscans), placed exactly as :class:`MosaicSource` places ``source``."""
+    missing = [p for p in amplifier_planes(source) if p not in arrays]
+    if missing:
+        raise FormatError(f"no array for amplifier plane(s) {missing}")
+    for index, array in arrays.items():
+        if array.shape != source.planes[index].shape:
+            raise FormatError(f"plane {index} is {source.planes[index].shape}, its array {array.shape}")
+    empty = np.zeros((0, 0), np.uint8)
+    stand_in = ArraySource([arrays.get(i, empty) for i in range(len(source.planes))],
+                           names=[p.name for p in source.planes], metadata=source.metadata,
+                           roles=[p.role for p in source.planes], headers=[p.header for p in source.planes])
+    return MosaicSource(stand_in).read()
 
 
 def _axis(out: slice, start: int, size: int, flip: bool, src_start: int) -> tuple[slice, slice] | None:

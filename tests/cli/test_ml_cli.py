@@ -41,7 +41,8 @@ def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys
     record = json.loads((out / "predictions.json").read_text())
     assert record["model"] == str(model) and len(record["predictions"]) == 3
     entry = record["predictions"][0]
-    assert set(entry) == {"input", "labels", "planes", "classes", "pixels", "seconds"} and entry["planes"] == [0]
+    assert set(entry) == {"input", "labels", "planes", "mosaic", "classes", "pixels", "seconds"}
+    assert entry["planes"] == [0] and not entry["mosaic"]
     assert entry["classes"] == CLASSES.names and sum(entry["pixels"].values()) == 64 * 64
     labels, classes = load_labels(entry["labels"])
     assert labels.shape == (64, 64) and classes.names == CLASSES.names
@@ -148,6 +149,30 @@ def test_a_raw_frame_is_predicted_whole_and_scored_over_its_data_section(tmp_pat
     assert main(["evaluate", "--pred", str(out), "--truth", str(sims), "--json", str(tmp_path / "ev.json")]) == 0
     summary = json.loads((tmp_path / "ev.json").read_text())
     assert np.sum(summary["confusion_matrix"]) == 64 * 96
+
+
+def test_a_multi_amplifier_frame_is_predicted_amplifier_by_amplifier_into_one_mosaic(tmp_path, capsys):
+    from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import assemble
+
+    sims, out = tmp_path / "amps", tmp_path / "pred"
+    assert main(["simulate", "ccd", "--out", str(sims), "--height", "64", "--width", "128", "--amplifiers", "2",
+                 "--overscan", "16", "--seed", "3", "--quiet"]) == 0
+    frame = sims / "frame_0000.fits"
+    assert main(["predict", str(frame), "--out", str(out), "--quiet"]) == 0
+    entry = json.loads((out / "predictions.json").read_text())["predictions"][0]
+    assert entry["mosaic"] and entry["planes"] == [0, 1]
+    mosaic, _ = load_labels(out / "frame_0000_labels.fits")
+    truth, _ = load_labels(sims / "frame_0000_labels.fits")
+    assert mosaic.shape == truth.shape == (64, 128)
+    for hdu in ("0", "1"):  # each amplifier alone, as stored, with its overscan
+        assert main(["predict", str(frame), "--hdu", hdu, "--out", str(out), "--quiet"]) == 0
+    with open_image(frame) as source:
+        alone = {p: load_labels(out / f"frame_0000_hdu{p}_labels.fits")[0] for p in (0, 1)}
+        np.testing.assert_array_equal(assemble(source, alone), mosaic)
+    assert main(["evaluate", "--pred", str(out / "frame_0000_labels.fits"), "--truth", str(sims / "frame_0000_labels.fits"),
+                 "--json", str(tmp_path / "ev.json")]) == 0
+    assert np.sum(json.loads((tmp_path / "ev.json").read_text())["confusion_matrix"]) == 64 * 128
 
 
 def test_a_new_model_can_take_its_pedestal_from_the_overscan(tmp_path, capsys):

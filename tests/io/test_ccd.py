@@ -8,6 +8,8 @@ from ccdstudio.errors import FormatError
 from ccdstudio.io import ArraySource, MosaicSource, Plane, open_image
 from ccdstudio.io.ccd import (
     SectionedSource,
+    amplifier_planes,
+    assemble,
     bias_windows,
     data_window,
     data_window_of,
@@ -121,6 +123,18 @@ def test_two_amplifier_mosaic_with_reversed_datasec(tmp_path):
         np.testing.assert_array_equal(mosaic.read(0), expected)
         for window in [(slice(1, 3), slice(2, 5)), (slice(0, 4, 3), slice(1, 6, 2)), (slice(2, 3), slice(4, 6))]:
             np.testing.assert_array_equal(mosaic.read(0, window), expected[window])
+
+
+def test_per_amplifier_arrays_are_assembled_as_the_mosaic_places_the_data(tmp_path):
+    expected = _two_amp_file(tmp_path / "amps.fits")
+    with open_image(tmp_path / "amps.fits") as source:
+        assert amplifier_planes(source) == [0, 1]
+        classes = {p: (source.read(p) % 7).astype(np.uint8) for p in (0, 1)}  # e.g. class maps, one per amplifier
+        np.testing.assert_array_equal(assemble(source, classes), (expected % 7).astype(np.uint8))
+        with pytest.raises(FormatError, match="amplifier plane"):
+            assemble(source, {0: classes[0]})
+        with pytest.raises(FormatError, match="its array"):
+            assemble(source, {0: classes[0], 1: classes[1][:, 1:]})
 
 
 def test_reversed_rows_and_gaps():
