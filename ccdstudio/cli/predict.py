@@ -238,32 +238,22 @@ def _run(args: argparse.Namespace) -> int:
 def _predict_file(model: Any, source: Any, file: Path, args: argparse.Namespace) -> tuple[Any, Any, list[int], bool]:
     """``(labels, probabilities or None, planes read, whether a mosaic)`` of one opened file: a multi-amplifier
     FITS (without --hdu) amplifier by amplifier, each with its own overscans, assembled by DETSEC."""
-    import numpy as np
-
     from ccdstudio.cli._common import run_job
-    from ccdstudio.io.ccd import amplifier_planes, assemble, has_mosaic
-    from ccdstudio.ml.infer import choose_planes, predict
+    from ccdstudio.io.ccd import has_mosaic
+    from ccdstudio.ml.infer import choose_planes, predict, predict_mosaic
 
+    options = dict(tile=args.tile, overlap=args.overlap, halo=args.halo, batch_size=args.batch_size, tta=args.tta,
+                   probabilities=args.probabilities)
     mosaic = args.hdu is None and model.info.in_channels == 1 and has_mosaic(source)
-    plane_sets = ([[p] for p in amplifier_planes(source)] if mosaic else
-                  [choose_planes(source, model.info.in_channels, args.hdu, model.info.training.get("planes"))])
-    results = []
-    for planes in plane_sets:
-        if not args.quiet:
-            print(f"{file}: planes {planes}" + (" (an amplifier of the mosaic)" if mosaic else ""), file=sys.stderr)
-        results.append(run_job(predict(model, source, planes=planes, tile=args.tile, overlap=args.overlap,
-                                       halo=args.halo, batch_size=args.batch_size, tta=args.tta,
-                                       probabilities=args.probabilities), quiet=args.quiet))
-    read = [p for planes in plane_sets for p in planes]
-    if not mosaic:
-        return results[0].labels, results[0].probabilities, read, False
-    labels = assemble(source, {planes[0]: r.labels for planes, r in zip(plane_sets, results)})
-    probabilities = None
-    if args.probabilities:
-        probabilities = np.stack([assemble(source, {planes[0]: r.probabilities[c] for planes, r in
-                                                    zip(plane_sets, results)})
-                                  for c in range(len(results[0].probabilities))])
-    return labels, probabilities, read, True
+    if mosaic:
+        job = predict_mosaic(model, source, **options)
+    else:
+        job = predict(model, source, planes=choose_planes(source, model.info.in_channels, args.hdu,
+                                                           model.info.training.get("planes")), **options)
+    result = run_job(job, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{file}: planes {result.planes}" + (", assembled by DETSEC" if mosaic else ""), file=sys.stderr)
+    return result.labels, result.probabilities, result.planes, mosaic
 
 
 def _unique_stems(files: list[Path], hdu: int | None) -> dict[Path, str]:

@@ -103,7 +103,8 @@ def header_sections(plane: Plane) -> Sections:
 
 
 def open_document(path: str | os.PathLike[str], cancel: CancelToken | None = None) -> Job[Document]:
-    """Open ``path`` and prepare its first image plane (a job). Raises FormatError for unusable files."""
+    """Open ``path`` and prepare its first image plane, or the mosaic of a CCD's amplifiers (a job). Raises
+    FormatError for unusable files."""
     path = Path(path)
     yield Progress(None, f"opening {path.name}")
     source = open_image(path)
@@ -113,6 +114,8 @@ def open_document(path: str | os.PathLike[str], cancel: CancelToken | None = Non
         if not planes:
             raise FormatError(f"{path.name} holds no image plane to show (only masks or labels)")
         first = next((i for i in planes if min(source.planes[i].shape) > 1), planes[0])
+        if ccd.has_mosaic(source):  # a CCD read by several amplifiers opens whole
+            first = MOSAIC
         document = yield from show_plane(None, first, cancel=cancel, source=source, path=path)
     except BaseException:
         source.close()

@@ -311,6 +311,11 @@ class MosaicSource(ImageSource):
         metadata = {**source.metadata, "amplifiers": [source.planes[a.plane].name for a in amplifiers]}
         super().__init__(source.path, [plane], metadata)
 
+    @property
+    def wrapped(self) -> ImageSource:
+        """The multi-extension source whose amplifiers this mosaic assembles."""
+        return self._source
+
     def read(self, plane: int = 0, window: Window | None = None) -> np.ndarray:
         height, width = self.planes[0].shape
         rows, cols = window if window is not None else (slice(None), slice(None))

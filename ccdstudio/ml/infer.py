@@ -104,6 +104,26 @@ def taper(grid: TileGrid, start: int) -> np.ndarray:
     return weights
 
 
+
+def predict_mosaic(model: LoadedModel, source: ImageSource, *, cancel: CancelToken | None = None,
+                   **options: object) -> Job[Prediction]:
+    """Segment every amplifier plane of a multi-amplifier ``source`` (a one-plane model), each with its own
+    overscans, and assemble the class maps (and probabilities) by DETSEC into the CCD's mosaic, as
+    :class:`~ccdstudio.io.ccd.MosaicSource` assembles the data; ``options`` are :func:`predict`'s."""
+    from ccdstudio.io.ccd import amplifier_planes, assemble
+
+    planes = amplifier_planes(source)
+    parts: dict[int, Prediction] = {}
+    for index, plane in enumerate(planes):
+        parts[plane] = yield from scaled(predict(model, source, planes=[plane], cancel=cancel, **options),
+                                         index / len(planes), 1 / len(planes))
+    labels = assemble(source, {p: part.labels for p, part in parts.items()})
+    probabilities = None
+    if parts[planes[0]].probabilities is not None:
+        probabilities = np.stack([assemble(source, {p: part.probabilities[c] for p, part in parts.items()})
+                                  for c in range(len(parts[planes[0]].probabilities))])
+    return Prediction(labels, probabilities, planes, sum(part.seconds for part in parts.values()))
+
 def choose_planes(source: ImageSource, in_channels: int, hdu: int | None = None,
                   trained: Sequence[int] | None = None) -> list[int]:
     """The planes a model with ``in_channels`` inputs reads from ``source``.

@@ -139,6 +139,9 @@ def test_mosaic_of_two_amplifiers(qtbot, window, tmp_path):
     window.open_paths([str(path)])
     wait_opened(qtbot, window)
     assert window.plane_bar.combo.itemText(0).startswith("Mosaic")
+    assert window.document.plane == MOSAIC  # the CCD opens whole
+    window.plane_bar.combo.activated.emit(1)
+    qtbot.waitUntil(lambda: window.worker is None and window.document.plane == 0, timeout=10000)
     window.plane_bar.combo.activated.emit(0)
     qtbot.waitUntil(lambda: window.worker is None and window.document.plane == MOSAIC, timeout=10000)
     assert window.document.plane_info.shape == (20, 60)

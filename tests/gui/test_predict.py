@@ -275,3 +275,27 @@ def test_a_hot_pixel_mask_decides_hot_pixels(qtbot, window, frame, tiny_model, e
     assert errors and errors[0][0] == "Prediction failed" and "hot-pixel mask is 8 x 8" in errors[0][1]
     feature.panel.hot_mask_clear.click()
     assert feature.panel.options(tiny_model).hot_mask is None
+
+
+def test_a_mosaic_is_predicted_amplifier_by_amplifier_with_their_overscans(qtbot, window, tmp_path):
+    """What the window predicts on a CCD of two amplifiers is what ``ccdstudio predict`` writes for it."""
+    from ccdstudio.cli import main
+    from ccdstudio.gui.document import MOSAIC
+    from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import MosaicSource
+    from ccdstudio.jobs import run
+    from ccdstudio.ml.infer import predict, predict_mosaic
+    from ccdstudio.ml.modelfile import load_model, resolve_model
+
+    assert main(["simulate", "ccd", "--out", str(tmp_path), "--height", "64", "--width", "128", "--amplifiers", "2",
+                 "--overscan", "16", "--seed", "1", "--quiet"]) == 0
+    path = tmp_path / "frame_0000.fits"
+    feature = open_and_predict(qtbot, window, path, resolve_model(None))
+    assert window.document.plane == MOSAIC
+    model = load_model(resolve_model(None), "cpu")
+    with open_image(path) as source:
+        expected = run(predict_mosaic(model, source))
+        assembled_first = run(predict(model, MosaicSource(source), planes=[0])).labels  # no overscans to read
+    assert expected.planes == [0, 1] and feature.result.labels.shape == (64, 128)
+    assert (assembled_first != expected.labels).sum() > 10  # this frame tells the two apart
+    np.testing.assert_array_equal(feature.result.labels, expected.labels)

@@ -85,12 +85,17 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
     if info.in_channels > 1 and source.format == "segment":
         labels, planes, seconds, note = yield from _predict_segment(model, source, options, cancel)
     else:
-        from ccdstudio.ml.infer import choose_planes, predict
+        from ccdstudio.io.ccd import MosaicSource
+        from ccdstudio.ml.infer import choose_planes, predict, predict_mosaic
 
         planes = [plane] if info.in_channels == 1 else choose_planes(source, info.in_channels,
                                                                       trained=info.training.get("planes"))
-        result = yield from scaled(predict(model, source, planes=planes, tile=options.tile, overlap=options.overlap,
-                                            tta=options.tta, cancel=cancel), 0.0, 0.85)
+        tiling = dict(tile=options.tile, overlap=options.overlap, tta=options.tta, cancel=cancel)
+        if info.in_channels == 1 and isinstance(source, MosaicSource):  # each amplifier with its own overscans
+            job = predict_mosaic(model, source.wrapped, **tiling)
+        else:
+            job = predict(model, source, planes=planes, **tiling)
+        result = yield from scaled(job, 0.0, 0.85)
         labels, seconds = result.labels, result.seconds
         if options.hot_mask is not None:
             from ccdstudio.ml.hot_mask import apply_hot_mask, read_hot_mask
