@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print(f"ccdstudio {args.command}: error: out of memory", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`ccdstudio info ... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail
+        return 128 + 13  # SIGPIPE
     except OSError as error:
         print(f"ccdstudio {args.command}: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
               file=sys.stderr)

@@ -42,9 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ccdstudio.io import open_image
+    from ccdstudio.io import SegmentSource, open_image
 
     with open_image(args.file) as source:
+        if isinstance(source, SegmentSource):  # what a researcher checks a segment with: every layer's header
+            source.check_layers()
         report = describe(source, args.hdu)
     if args.json:
         print(json_text(report))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -123,18 +124,19 @@ def output_stem(path: Path) -> tuple[str, bool]:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder``'s predictions.json, so concurrent shards do not lose entries."""
+    """An exclusive lock on ``folder`` itself (no lock file is left), so concurrent shards merging their
+    entries into its predictions.json do not lose any."""
     try:
         import fcntl
     except ImportError:  # Windows: shards there run one after another anyway
         yield
         return
-    with open(folder / ".predictions.lock", "w") as handle:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def record_predictions(folder: Path, model: str, entries: list[dict[str, Any]]) -> Path:
@@ -192,6 +194,8 @@ def _run(args: argparse.Namespace) -> int:
             require(file.exists(), f"no such file or folder: {file}")
             if len(names) == 2 and is_segment(file):  # an ink model over a whole segment
                 require(not args.hot_mask, "--hot-mask is for CCD frames, not scroll segments")
+                require(not args.probabilities, "--probabilities is for images: a segment's ink probability is "
+                        "written as <segment>_prediction.png (0-255)")
                 entry = predict_segment_file(model, file, out, args)
                 entries += [entry] if entry else []
                 continue

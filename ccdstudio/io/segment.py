@@ -86,6 +86,23 @@ def _find_piece(root: Path, segment_id: str, piece: str) -> Path | None:
     return None
 
 
+def _check_numbering(files: list[Path], folder: Path) -> None:
+    """Raise :class:`FormatError` where numbers are missing between the first layer and the last: every layer
+    after a gap would be shifted in z."""
+    numbers = {int(f.stem) for f in files}
+    missing = sorted(set(range(min(numbers), max(numbers) + 1)) - numbers)
+    if missing:
+        width = len(files[0].stem)
+        names = ", ".join(f"{n:0{width}d}" for n in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise FormatError(f"{folder.name}/ lacks layer {names} (of {files[0].stem} to {files[-1].stem}): the layers "
+                          "after it would be shifted in z")
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    """``WxH`` (and ``xC`` for channels), as image sizes are written for people."""
+    return f"{shape[1]}x{shape[0]}" + (f"x{shape[2]}" if len(shape) > 2 else "")
+
+
 class SegmentSource(ImageSource):
     """A scroll segment or fragment: its layers, then ``mask``, ``inklabels`` and ``ir`` when present.
 
@@ -103,6 +120,7 @@ class SegmentSource(ImageSource):
                 "folder of numbered images (00.tif, 01.tif, ...)")
         root, layer_folder = found
         files = layer_files(layer_folder)
+        _check_numbering(files, layer_folder)
         if reverse_layers:
             files = files[::-1]
         first = _open_layer(files[0])
@@ -117,6 +135,9 @@ class SegmentSource(ImageSource):
             path = _find_piece(root, segment_id, piece)
             if path is not None:
                 raster = RasterFile(path)
+                if raster.shape[:2] != first.shape[:2]:
+                    first.close()
+                    raise FormatError(f"{path.name} is {_size(raster.shape)} but the layers are {_size(first.shape)}")
                 self._pieces.append(raster)
                 planes.append(Plane(piece, raster.shape, raster.dtype, {"file": path.name}, role))
         metadata = {
@@ -126,6 +147,26 @@ class SegmentSource(ImageSource):
             "reversed": reverse_layers,
         }
         super().__init__(root, planes, metadata)
+
+    def check_layers(self) -> None:
+        """Read every TIFF layer's header (not its pixels) and raise :class:`FormatError` naming the layers that
+        are unreadable, truncated, or of another size or type than the first."""
+        problems = []
+        for index, path in enumerate(self._files):
+            if path.suffix.lower() not in (".tif", ".tiff"):
+                continue  # a JPEG's size shows only once decoded, when it is read
+            try:
+                layer = _TiffLayer(path)
+            except FormatError as error:
+                problems.append(str(error))
+                continue
+            layer.close()
+            if (layer.shape, layer.dtype) != (self.planes[index].shape, self.planes[index].dtype):
+                problems.append(f"{path.name} is {_size(layer.shape)} {layer.dtype}, unlike the first layer "
+                                f"({_size(self.planes[0].shape)} {self.planes[0].dtype})")
+        if problems:
+            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+            raise FormatError("; ".join(problems[:3]) + more)
 
     @property
     def open_layers(self) -> list[int]:

@@ -52,6 +52,9 @@ def test_segment_summary(tmp_path, capsys):
     assert main(["info", str(tmp_path / "20230101")]) == 0
     out = capsys.readouterr().out
     assert "SEGMENT, 3 planes" in out and "segment_id=20230101" in out and "layer 02" in out
+    tifffile.imwrite(layers / "01.tif", np.zeros((6, 8), np.float32))  # a layer unlike the others
+    assert main(["info", str(tmp_path / "20230101")]) == 2
+    assert "01.tif is 8x6 float32, unlike the first layer" in capsys.readouterr().err
 
 
 def test_corrupt_file_exit_2(tmp_path, capsys):

@@ -27,3 +27,12 @@ def test_every_subcommand_has_examples():
 def test_python_dash_m_runs():
     result = subprocess.run([sys.executable, "-m", "ccdstudio", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly():
+    """``ccdstudio models show ... | head -1``: no error line when ``head`` closes the pipe."""
+    command = [sys.executable, "-m", "ccdstudio", "models", "show", "ccd-unet-v1", "ccd-unet-v1"]  # > a pipe's buffer
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline()
+    process.stdout.close()
+    assert process.stderr.read() == b"" and process.wait(timeout=60) == 141

@@ -40,6 +40,7 @@ def test_train_prints_report_then_predict_and_evaluate(trained, tmp_path, capsys
                  "--probabilities"]) == 0
     record = json.loads((out / "predictions.json").read_text())
     assert record["model"] == str(model) and len(record["predictions"]) == 3
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock or temporary file left
     entry = record["predictions"][0]
     assert set(entry) == {"input", "labels", "planes", "mosaic", "classes", "pixels", "seconds"}
     assert entry["planes"] == [0] and not entry["mosaic"]
@@ -222,3 +223,23 @@ def test_hot_pixel_mask_errors_are_one_line(tmp_path, capsys):
     np.save(small, np.ones((8, 8), np.uint8))
     assert main(["predict", frames[0], "--out", str(tmp_path / "p"), "--quiet", "--hot-mask", str(small)]) == 2
     assert "the hot-pixel mask is 8 x 8 pixels, the frame 64 x 64" in capsys.readouterr().err
+
+
+def test_shards_recording_at_once_lose_no_entry(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import ccdstudio.io.atomic as atomic
+    from ccdstudio.cli.predict import record_predictions
+
+    write = atomic.write_text
+    monkeypatch.setattr(atomic, "write_text", lambda *a, **k: time.sleep(0.05) or write(*a, **k))  # a slow disk
+    threads = [threading.Thread(target=record_predictions, args=(tmp_path, "m", [{"input": f"f{i}"}]))
+               for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = json.loads((tmp_path / "predictions.json").read_text())["predictions"]
+    assert sorted(e["input"] for e in entries) == [f"f{i}" for i in range(6)]
+    assert [p.name for p in tmp_path.iterdir()] == ["predictions.json"]

@@ -88,3 +88,32 @@ def test_folder_that_is_not_a_segment(tmp_path):
     (tmp_path / "notes" / "readme.txt").write_text("hello")
     with pytest.raises(FormatError, match="not a scroll segment"):
         open_image(tmp_path / "notes")
+
+
+def test_a_missing_layer_or_a_piece_of_another_size_is_refused_at_opening(make_segment):
+    import cv2
+
+    root = make_segment(layers=5)
+    (root / "layers" / "02.tif").unlink()
+    with pytest.raises(FormatError, match=r"layers/ lacks layer 02 \(of 00 to 04\)"):
+        open_image(root)
+    root = make_segment(segment_id="other", layers=3)
+    cv2.imwrite(str(root / "mask.png"), np.zeros((12, 16), np.uint8))
+    with pytest.raises(FormatError, match="mask.png is 16x12 but the layers are 32x24"):
+        open_image(root)
+
+
+def test_check_layers_reads_every_header(make_segment):
+    import tifffile
+
+    root = make_segment(layers=4)
+    with open_image(root) as source:
+        source.check_layers()  # all alike
+    tifffile.imwrite(root / "layers" / "01.tif", np.zeros((24, 32), np.float32))
+    tifffile.imwrite(root / "layers" / "03.tif", np.zeros((5, 5), np.uint16))
+    (root / "layers" / "02.tif").write_bytes((root / "layers" / "02.tif").read_bytes()[:300])
+    with open_image(root) as source, pytest.raises(FormatError) as raised:
+        source.check_layers()
+    message = str(raised.value)
+    assert "01.tif is 32x24 float32, unlike the first layer (32x24 uint16)" in message
+    assert "02.tif" in message and "truncated" in message and "03.tif is 5x5 uint16" in message
