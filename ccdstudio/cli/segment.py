@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                  centred on it that an ink model of --count layers reads, with the intensity profile.
         project  project a layer range along z (max, mean or sample standard deviation), a block of rows
                  at a time so any segment fits in memory, into a TIFF, FITS, PNG or NPY file.
+        clean    turn a predicted ink probability (predict's <segment>_prediction.png, or any image) into
+                 ink labels the way it is done in Fiji: threshold, dilate, drop particles smaller than a
+                 size (Analyze Particles), optionally invert; written as a Vesuvius inklabels PNG (0/255).
 
         Layer numbers are 0-based positions in the stack; --reverse-layers reads the stack from the last
         file to the first (z-reversal), and the positions then count from that end.
@@ -29,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ccdstudio segment surface segment/ --reverse-layers --json
         ccdstudio segment project segment/ --range 20-40 --mode max --out proj.tif
         ccdstudio segment project segment/ --window 30 --mode std --out std.fits
+        ccdstudio segment clean pred/seg_prediction.png --threshold 128 --dilate 2 --min-size 500 --out inklabels.png
+        ccdstudio segment clean probabilities.tif --threshold 0.4 --min-size 100 --mask segment/mask.png --out ink.png
         """,
     )
     actions = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -53,6 +58,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     project.add_argument("--reverse-layers", action="store_true", help="read the layers in reverse z order")
     project.add_argument("--quiet", action="store_true", help="no progress bar")
     project.set_defaults(func=_run_project)
+
+    clean = actions.add_parser("clean", help="threshold, dilate, size-filter and invert a prediction into ink labels",
+                               description="Turn a prediction into ink labels as in Fiji: pixels at or above "
+                               "--threshold, dilated by --dilate pixels, particles smaller than --min-size "
+                               "pixels dropped (8-connected, as Analyze Particles), inverted with --invert.")
+    clean.add_argument("image", help="the prediction (PNG, TIFF, FITS, NPY; the first plane)")
+    clean.add_argument("--threshold", type=float, metavar="T",
+                       help="ink where the value is at least T (default: 0.5 for values within 0-1, else 128)")
+    clean.add_argument("--dilate", type=int, default=0, metavar="PX", help="dilate by a disk of this radius (default 0)")
+    clean.add_argument("--min-size", type=float, default=0, metavar="A", help="drop particles under A pixels")
+    clean.add_argument("--invert", action="store_true", help="invert the result (Fiji's Edit > Invert)")
+    clean.add_argument("--mask", metavar="FILE", help="no ink outside this mask (nonzero = inside; e.g. mask.png)")
+    clean.add_argument("--out", required=True, metavar="FILE", help="the ink labels, .png or .tif (0 and 255)")
+    clean.set_defaults(func=_run_clean)
 
 
 def _run_surface(args: argparse.Namespace) -> int:
@@ -143,3 +162,35 @@ def predict_segment_file(model, path, out, args: argparse.Namespace) -> dict | N
             "pixels": {names[0]: height * width - ink, names[1]: ink}, "layers": [window.first, window.last],
             "surface": window.surface, "reversed": window.reversed, "warnings": warnings,
             "seconds": seconds}
+
+
+def _run_clean(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ccdstudio.cli._common import require
+    from ccdstudio.imaging.morphology import CleanParams, clean_prediction
+    from ccdstudio.io import open_image
+    from ccdstudio.labels.io import save_ink_labels
+
+    require(args.dilate >= 0 and args.min_size >= 0, "--dilate and --min-size are 0 or more")
+    with open_image(args.image) as source:
+        image = source.read(source.indices("image")[0] if source.indices("image") else 0)
+    require(image.ndim == 2, f"{args.image} is not one grey plane (shape {image.shape})")
+    threshold = args.threshold
+    if threshold is None:
+        low, high = np.nanmin(image), np.nanmax(image)
+        threshold = 0.5 if low >= 0 and high <= 1 else 128.0
+    ink = clean_prediction(image, CleanParams(threshold=threshold, dilate=args.dilate, min_size=args.min_size,
+                                              invert=args.invert))
+    if args.mask:
+        with open_image(args.mask) as source:
+            inside = source.read(0)
+        inside = inside if inside.ndim == 2 else inside[..., 0]
+        require(inside.shape == ink.shape, f"the mask is {inside.shape[1]}x{inside.shape[0]} but the prediction is "
+                f"{ink.shape[1]}x{ink.shape[0]}")
+        ink &= inside != 0
+    save_ink_labels(args.out, ink.astype(np.uint8))
+    share = 100 * float(ink.mean()) if ink.size else 0.0
+    print(f"ink in {int(ink.sum()):,} pixels ({share:.2f} %), threshold {threshold:g}, dilate {args.dilate}, "
+          f"min size {args.min_size:g}{', inverted' if args.invert else ''} -> {args.out}")
+    return 0

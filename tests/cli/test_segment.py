@@ -79,3 +79,38 @@ def test_train_on_a_segment_then_predict_it(segment, tmp_path, capsys):
     assert entry["reversed"] and len(entry["warnings"]) == 2
     assert main(["predict", str(segment), "--model", str(model), "--out", str(out), "--layers", "0-5"]) == 2
     assert "reads 4 layers" in capsys.readouterr().err
+
+
+def test_clean_is_fijis_recipe_and_writes_ink_labels(tmp_path, capsys):
+    """Threshold, dilate by a disk, drop particles under the size (8-connected), as skimage does it."""
+    import cv2
+    from skimage import measure, morphology
+
+    from ccdstudio.labels.io import load_labels
+
+    rng = np.random.default_rng(4)
+    prediction = (cv2.GaussianBlur(rng.random((120, 150)).astype(np.float32), (0, 0), 2) * 255 * 2.2).clip(0, 255)
+    prediction = prediction.astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "pred.png"), prediction)
+    mask = np.zeros((120, 150), np.uint8)
+    mask[:, :100] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    out = tmp_path / "ink.png"
+    assert main(["segment", "clean", str(tmp_path / "pred.png"), "--threshold", "140", "--dilate", "2",
+                 "--min-size", "30", "--mask", str(tmp_path / "mask.png"), "--out", str(out)]) == 0
+    expected = morphology.dilation(prediction >= 140, morphology.disk(2))
+    regions = measure.label(expected, connectivity=2)
+    sizes = np.bincount(regions.ravel())
+    expected = (sizes[regions] >= 30) & (regions > 0) & (mask > 0)
+    assert 0 < expected.sum() < expected.size
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert set(np.unique(written)) <= {0, 255}
+    np.testing.assert_array_equal(written == 255, expected)
+    labels, classes = load_labels(out)
+    assert classes.names == ["background", "ink"] and "ink in" in capsys.readouterr().out
+    assert main(["segment", "clean", str(tmp_path / "pred.png"), "--threshold", "140", "--invert",
+                 "--out", str(tmp_path / "inverted.png")]) == 0
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "inverted.png"), cv2.IMREAD_UNCHANGED) == 255,
+                                  prediction < 140)
+    assert main(["segment", "clean", str(tmp_path / "pred.png"), "--mask", str(tmp_path / "ink.png")[:-4] + "x.png",
+                 "--out", str(tmp_path / "o.png")]) == 2
