@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.document: Document | None = None
+        self._cursor: tuple[int, int] | None = None  # the array pixel under the mouse, if any
         self.files: list[str] = []
         self.worker: JobWorker | None = None
         self._workers: set[JobWorker] = set()
@@ -220,7 +221,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.viewer.cursorMoved.connect(self.show_pixel)
-        self.viewer.cursorLeft.connect(lambda: (self.position_label.clear(), self.value_label.clear()))
+        self.viewer.cursorLeft.connect(self._cursor_left)
         self.display_panel.displayChanged.connect(self.viewer.set_display)
         self.plane_bar.planeChosen.connect(self.choose_plane)
         self.ccd_panel.editSectionsRequested.connect(self.edit_sections)
@@ -317,6 +318,10 @@ class MainWindow(QMainWindow):
         self.header_panel.set_header(document.plane_info.header)
         self.plane_bar.set_document(document)
         self.pixel_table.clear()
+        if keep_view and self._cursor is not None:  # another layer under a still mouse: its values, not the last's
+            self.show_pixel(*self._cursor)
+        else:
+            self._cursor_left()
         info = document.plane_info
         self._plane_text = (f"{document.path.name} — {info.name}  {info.shape[1]} x {info.shape[0]}  {info.dtype}"
                             f"   ({self.convention().describe()})")
@@ -358,6 +363,7 @@ class MainWindow(QMainWindow):
         document = self.document
         if document is None:
             return
+        self._cursor = (row, col)
         convention, calibration = self.convention(), self.calibration()
         x, y = convention.xy(row, col)
         self.position_label.setText(f"x {x:>6}  y {y:>6}")
@@ -368,6 +374,11 @@ class MainWindow(QMainWindow):
         self.value_label.setText(text)
         if self.docks["pixels"].isVisible():
             self.pixel_table.show_around(document.view_source, document.view_plane, row, col, convention, calibration)
+
+    def _cursor_left(self) -> None:
+        self._cursor = None
+        self.position_label.clear()
+        self.value_label.clear()
 
     # ------------------------------------------------------------------ jobs
     def run_job(self, factory: JobFactory, title: str, on_done: Callable[[Any], None], error_title: str) -> JobWorker:

@@ -127,6 +127,19 @@ def test_segment_layers_step_with_up_and_down(qtbot, window, segment_folder):
     assert window.plane_bar.slider.value() == 1
 
 
+def test_the_status_bar_follows_the_layer_under_a_still_mouse(qtbot, window, segment_folder):
+    window.resize(1600, 1000)  # room for the image beside the segment docks
+    window.open_paths([str(segment_folder)])
+    wait_opened(qtbot, window)
+    window.viewer.fit()
+    hover(qtbot, window, 2, 3)
+    first = window.value_label.text()
+    QTest.keyClick(window, Qt.Key.Key_Up)
+    qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 01", timeout=10000)
+    value = float(window.document.view_source.read(window.document.view_plane)[2, 3])
+    assert window.value_label.text().startswith(f"{value:g}") and window.value_label.text() != first
+
+
 def test_mosaic_of_two_amplifiers(qtbot, window, tmp_path):
     from astropy.io import fits
 
