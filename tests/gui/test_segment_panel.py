@@ -4,6 +4,7 @@ ink prediction and cleaning a prediction into labels."""
 import numpy as np
 import pytest
 import tifffile
+from PySide6.QtWidgets import QFileDialog
 
 from ccdstudio.gui.segment.jobs import default_count
 from ccdstudio.gui.segment.overlays import INK, MASK, PREDICTION
@@ -173,7 +174,8 @@ def test_found_prediction_is_offered_and_cleaned_into_labels(qtbot, window, segm
     assert PREDICTION.name in window.viewer.overlay_names() and check.isChecked()
 
 
-def test_predict_ink_writes_and_shows_the_prediction(qtbot, window, segment_dir, tmp_path):
+def test_predict_ink_asks_where_then_writes_and_shows_the_prediction(qtbot, window, segment_dir, tmp_path,
+                                                                    monkeypatch):
     import shutil
 
     import torch
@@ -191,10 +193,16 @@ def test_predict_ink_writes_and_shows_the_prediction(qtbot, window, segment_dir,
     model = tmp_path / "ink.safetensors"
     save_model(model, UNet(config).eval(), info)
     feature = open_segment(qtbot, window, folder)
-    feature.predict(model, device="cpu")  # the 6-layer range is narrowed to the model's 4, centred
+    out = tmp_path / "predictions"
+    out.mkdir()
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(model), ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a) or str(out))
+    feature.choose_model_and_predict()  # the 6-layer range is narrowed to the model's 4, centred
     qtbot.waitUntil(lambda: feature.prediction is not None, timeout=60000)
-    written = folder / "seg_prediction.png"
-    assert written.is_file()
+    written = out / "seg_prediction.png"
+    assert asked and written.is_file() and (out / "seg_predicted_inklabels.png").is_file()
+    assert not list(folder.glob("*prediction*"))  # the segment folder is left alone
     from PIL import Image
 
     np.testing.assert_array_equal(np.asarray(Image.open(written)), feature.prediction)

@@ -23,7 +23,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.gui import messages
+from ccdstudio.gui import messages, settings
 from ccdstudio.gui.document import Document
 from ccdstudio.gui.panels.pixel_table import format_value
 from ccdstudio.gui.segment import jobs
@@ -36,6 +36,8 @@ from ccdstudio.io.segment_window import centred_window, layer_order
 from ccdstudio.io.source import ImageSource
 
 MODEL_FILTER = "Model files (*.safetensors);;All files (*)"
+PREDICTION_FOLDER_KEY = "segment/prediction_folder"
+"""Settings key: the folder the last ink prediction was written into (asked for each time, offered again)."""
 
 
 class SegmentFeature:
@@ -103,7 +105,8 @@ class SegmentFeature:
         self.panel.set_layers(n, first, last, bool(source.metadata.get("reversed", False)))
         self.panel.set_surface_text("Estimating the surface layer…")
         self.centre_on_surface()
-        self.prediction_file = jobs.find_prediction(source)
+        remembered = settings.settings().value(PREDICTION_FOLDER_KEY, "")
+        self.prediction_file = jobs.find_prediction(source, *([Path(remembered)] if remembered else []))
         self.panel.set_overlay_available(PREDICTION.name, self.prediction_file is not None, visible=False)
         self.panel.set_prediction_text(f"Found {self.prediction_file.name}: tick Ink prediction to show it"
                                        if self.prediction_file else "No prediction yet: Predict ink… makes one")
@@ -283,11 +286,20 @@ class SegmentFeature:
 
         start = last_model()
         path, _ = QFileDialog.getOpenFileName(self.window, "Ink model", str(start or ""), MODEL_FILTER)
-        if path:
-            self.predict(Path(path))
+        if not path or self.source is None:
+            return
+        # asked, not assumed: scroll data are often read-only or shared
+        stem = jobs.segment_stem(self.source)
+        folder = QFileDialog.getExistingDirectory(
+            self.window, f"Folder for {stem}{jobs.PREDICTION_SUFFIX} and {stem}_predicted_inklabels.png",
+            str(settings.settings().value(PREDICTION_FOLDER_KEY, "") or Path(self.source.path).parent))
+        if folder:
+            settings.settings().setValue(PREDICTION_FOLDER_KEY, folder)
+            self.predict(Path(path), Path(folder))
 
-    def predict(self, model: Path, device: str = "auto") -> None:
-        """Predict ink over the whole segment from the chosen range with ``model``, write and show it."""
+    def predict(self, model: Path, folder: Path, device: str = "auto") -> None:
+        """Predict ink over the whole segment from the chosen range with ``model``, write it into ``folder``
+        and show it."""
         from ccdstudio.gui.ml.model_picker import remember_model
 
         source = self.source
@@ -295,7 +307,7 @@ class SegmentFeature:
             return
         first, last = self.layer_range()
         remember_model(model)
-        self.window.run_job(lambda cancel: jobs.predict_ink(model, source, first, last, device, cancel),
+        self.window.run_job(lambda cancel: jobs.predict_ink(model, source, first, last, folder, device, cancel),
                             f"Predicting ink with {model.name}", lambda result: self._predicted(source, result),
                             "Cannot predict ink")
 

@@ -114,17 +114,12 @@ def segment_stem(source: ImageSource) -> str:
     return str(source.metadata.get("segment_id") or Path(source.path).name)
 
 
-def prediction_path(source: ImageSource) -> Path:
-    """Where a prediction of this segment is written: ``<segment>/<segment>_prediction.png``."""
-    return Path(source.path) / f"{segment_stem(source)}{PREDICTION_SUFFIX}"
-
-
-def find_prediction(source: ImageSource) -> Path | None:
-    """A ``<segment>_prediction.png`` inside the segment folder or beside it, or None."""
+def find_prediction(source: ImageSource, *folders: Path) -> Path | None:
+    """A ``<segment>_prediction.png`` in one of ``folders``, inside the segment folder or beside it, or None."""
     if source.path is None:
         return None
     name = f"{segment_stem(source)}{PREDICTION_SUFFIX}"
-    for candidate in (Path(source.path) / name, Path(source.path).parent / name):
+    for candidate in (*(Path(f) / name for f in folders), Path(source.path) / name, Path(source.path).parent / name):
         if candidate.is_file():
             return candidate
     return None
@@ -146,9 +141,9 @@ def load_prediction(path: Path, shape: tuple[int, int], cancel: CancelToken | No
     return image
 
 
-def predict_ink(model_path: Path, source: ImageSource, first: int, last: int, device: str = "auto",
+def predict_ink(model_path: Path, source: ImageSource, first: int, last: int, folder: Path, device: str = "auto",
                 cancel: CancelToken | None = None) -> Job[InkPrediction]:
-    """Predict ink over the whole segment from layers ``first..last`` and write ``<segment>_prediction.png``.
+    """Predict ink over the whole segment from layers ``first..last`` and write ``folder/<segment>_prediction.png``.
 
     A model reading another number of layers gets as many centred on the middle of the chosen range, which
     the warnings say. Also writes ``<segment>_predicted_inklabels.png`` (0/255 at p >= 0.5).
@@ -173,7 +168,7 @@ def predict_ink(model_path: Path, source: ImageSource, first: int, last: int, de
     result = yield from scaled(predict_segment(model, source, window, cancel=cancel), 0.0, 0.95)
     check(cancel)
     yield Progress(0.97, "writing the prediction")
-    path, _ = save_segment_prediction(result, Path(source.path), segment_stem(source))
+    path, _ = save_segment_prediction(result, Path(folder), segment_stem(source))
     return InkPrediction(result.probability, path, first, last, notes + result.warnings, result.seconds)
 
 
