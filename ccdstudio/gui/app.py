@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
 from ccdstudio import __version__
+from ccdstudio.gui import wheel_guard
 from ccdstudio.gui.gc_timer import UiThreadCollector, collect_in_the_ui_thread
 from ccdstudio.gui.main_window import MainWindow
 from ccdstudio.gui.settings import APPLICATION, ORGANISATION
@@ -21,6 +22,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
+    wheel_guard.install(app)
     return app
 
 
