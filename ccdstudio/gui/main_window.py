@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         # Docks that scroll have no minimum height to share the window by: give the viewer most of it, the
         # display controls (histogram) their natural height and the bottom stack a strip.
         right = [self.docks[key] for key in ("display", "pixels") if key in self.docks]
-        self.resizeDocks(right, [560, 200][: len(right)], Qt.Orientation.Vertical)
+        self.resizeDocks(right, [420, 260][: len(right)], Qt.Orientation.Vertical)
         if "results" in self.docks:
             self.resizeDocks([self.docks["results"]], [BOTTOM_DOCK_HEIGHT], Qt.Orientation.Vertical)
         if "display" in self.docks:

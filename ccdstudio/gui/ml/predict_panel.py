@@ -121,9 +121,11 @@ class PredictPanel(QWidget):
         hot_mask_row.addWidget(self.hot_mask_clear)
         self.hot_mask: Path | None = None
         self.set_hot_mask(None)
-        options = QFormLayout()
-        options.addRow("Model", self.picker)
-        tiling = QHBoxLayout()  # one row: the legend below stays in sight on a 900-pixel-high screen
+        model_row = QFormLayout()
+        model_row.addRow("Model", self.picker)
+        options_box = QGroupBox("Options")
+        options = QFormLayout(options_box)
+        tiling = QHBoxLayout()
         tiling.addWidget(self.tile, 1)
         tiling.addWidget(QLabel("Overlap"))
         tiling.addWidget(self.overlap, 1)
@@ -184,12 +186,15 @@ class PredictPanel(QWidget):
         self.class_counts: list[QLabel] = []
 
         layout = QVBoxLayout(self)
-        layout.addLayout(options)
+        # what a run needs and shows first, the options (rarely changed) below: in a short dock the legend is
+        # still in sight
+        layout.addLayout(model_row)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.time_label)
         layout.addWidget(self.status)
         layout.addWidget(self.legend_box)
+        layout.addWidget(options_box)
         layout.addWidget(card_box, 1)
         self.set_running(False)
         self._probe = DeviceProbe(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ccdstudio.gui.viewer import PixelConvention
@@ -39,12 +39,15 @@ class PixelTable(QWidget):
         font = QFont("monospace")
         font.setStyleHint(QFont.StyleHint.Monospace)
         self.table.setFont(font)
+        # rows as low as the text: a 5 x 5 table fits the short stack it shares with the overlays and header
+        self.table.verticalHeader().setMinimumSectionSize(QFontMetrics(font).height() + 2)
         top = QHBoxLayout()
         top.addWidget(QLabel("Size"))
         top.addWidget(self.size)
         top.addStretch(1)
         top.addWidget(self.unit)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         self.size.currentIndexChanged.connect(lambda _: self._refresh())
