@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         over the robust pedestal (median + MAD) of a CCD frame, optionally with a second, lower level that
         grows the seeds (the classic cluster finder). With --sigma the table also has the energy above
         the pedestal (ADU; electrons and keV with --gain) and the charge-weighted widths.
+
+        Positions (X, Y, XM, YM, BX, BY) are ImageJ's, in the array as stored: the centre of the first
+        pixel of the first row is X 0.5, Y 0.5. DS9's image coordinates of a FITS frame (1-based, what
+        the window's status bar and cluster table show) are X + 0.5 and Y + 0.5.
         """,
         """
         ccdstudio particles frame.fits --sigma 5 --sigma-low 3 --gain 6.5 --out clusters.csv

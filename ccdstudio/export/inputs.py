@@ -94,8 +94,9 @@ def check_same_shape(shape: tuple[int, int], **arrays: Any) -> None:
     """Raise when any of the named arrays (None skipped) does not have ``shape``."""
     for name, array in arrays.items():
         if array is not None and tuple(array.shape) != tuple(shape):
+            verb = "are" if name.endswith("s") else "is"
             raise CcdstudioError(
-                f"the {name} is {array.shape[-1]}x{array.shape[-2]} but the image is {shape[1]}x{shape[0]}"
+                f"the {name} {verb} {array.shape[-1]}x{array.shape[-2]} but the image is {shape[1]}x{shape[0]}"
             )
 
 

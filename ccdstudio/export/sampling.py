@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ccdstudio.errors import CcdstudioError
+from ccdstudio.export.inputs import check_same_shape
 from ccdstudio.io.source import Window
 
 COARSE_PIXELS = 1 << 20
@@ -93,9 +94,7 @@ def random_windows(
         raise CcdstudioError(f"the number of windows must not be negative, got {count}")
     if not 0.0 <= min_fraction < 1.0:
         raise CcdstudioError(f"the minimum label fraction must be in [0, 1), got {min_fraction}")
-    for name, array in (("mask", mask), ("labels", labels)):
-        if array is not None and tuple(array.shape) != (height, width):
-            raise CcdstudioError(f"the {name} is {tuple(array.shape)[::-1]} but the image is {width}x{height}")
+    check_same_shape((height, width), mask=mask, labels=labels)
     if cls is not None and labels is None:
         raise CcdstudioError("a label class was given without a label map")
     attempts = max_attempts if max_attempts is not None else max(1000 * count, 10_000)

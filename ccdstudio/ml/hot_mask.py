@@ -88,8 +88,8 @@ def apply_hot_mask(labels: np.ndarray, mask: np.ndarray, class_names: Sequence[s
     changed."""
     check_classes(class_names)
     if mask.shape != labels.shape:
-        raise CcdstudioError(f"the hot-pixel mask is {mask.shape[0]} x {mask.shape[1]} pixels, the frame "
-                             f"{labels.shape[0]} x {labels.shape[1]}")
+        raise CcdstudioError(f"the hot-pixel mask is {mask.shape[1]}x{mask.shape[0]} pixels, the frame "
+                             f"{labels.shape[1]}x{labels.shape[0]}")
     hot, cluster = class_names.index("hot_pixel"), class_names.index("cluster")
     mask = np.asarray(mask, bool)
     called = labels == hot

@@ -27,7 +27,8 @@ def confusion_matrix(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> np.
     """``(n, n)`` int64 counts: row = true class, column = predicted class."""
     truth, pred = np.asarray(truth), np.asarray(pred)
     if truth.shape != pred.shape:
-        raise CcdstudioError(f"truth {truth.shape[::-1]} and prediction {pred.shape[::-1]} differ in size")
+        raise CcdstudioError(f"truth {truth.shape[1]}x{truth.shape[0]} and prediction {pred.shape[1]}x{pred.shape[0]} "
+                             "differ in size")
     valid = truth != IGNORE
     t, p = truth[valid].astype(np.int64), pred[valid].astype(np.int64)
     if t.size and (t.max() >= n_classes or p.max() >= n_classes):

@@ -222,7 +222,7 @@ def test_hot_pixel_mask_errors_are_one_line(tmp_path, capsys):
     small = tmp_path / "small.npy"
     np.save(small, np.ones((8, 8), np.uint8))
     assert main(["predict", frames[0], "--out", str(tmp_path / "p"), "--quiet", "--hot-mask", str(small)]) == 2
-    assert "the hot-pixel mask is 8 x 8 pixels, the frame 64 x 64" in capsys.readouterr().err
+    assert "the hot-pixel mask is 8x8 pixels, the frame 64x64" in capsys.readouterr().err
 
 
 def test_shards_recording_at_once_lose_no_entry(tmp_path, monkeypatch):

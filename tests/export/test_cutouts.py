@@ -76,7 +76,7 @@ def test_bad_cutout_requests(segment, tmp_path):
         (dict(boxes=boxes, pad=-1), "negative"),
         (dict(boxes=boxes, layers=(0, 9)), "outside"),
         (dict(boxes=find_boxes(wide)), "x=100, y=5 lies outside the 80x60 image"),
-        (dict(boxes=boxes, labels=np.zeros((5, 5), np.uint8)), "labels is 5x5"),
+        (dict(boxes=boxes, labels=np.zeros((5, 5), np.uint8)), "labels are 5x5"),
     ]:
         with pytest.raises(CcdstudioError, match=message):
             run(export_cutouts(source, tmp_path / "cut", **kwargs))

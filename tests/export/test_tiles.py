@@ -84,7 +84,7 @@ def test_bad_tile_requests(tmp_path, rng):
         (dict(size=64), "larger than the image side"),
         (dict(size=8, labels=labels, skip_without=1), "no pixel of class 1"),
         (dict(size=8, skip_without=1), "needs labels"),
-        (dict(size=8, labels=labels[:, :10]), "labels is 10x37"),
+        (dict(size=8, labels=labels[:, :10]), "labels are 10x37"),
         (dict(size=8, layers=(0, 1)), "outside"),
         (dict(size=8, mode="reflect"), "unknown tile mode"),
     ]:

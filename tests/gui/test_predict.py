@@ -272,7 +272,7 @@ def test_a_hot_pixel_mask_decides_hot_pixels(qtbot, window, frame, tiny_model, e
     feature.panel.set_hot_mask(wrong)
     feature.predict_action.trigger()
     qtbot.waitUntil(lambda: not feature.running, timeout=30000)
-    assert errors and errors[0][0] == "Prediction failed" and "hot-pixel mask is 8 x 8" in errors[0][1]
+    assert errors and errors[0][0] == "Prediction failed" and "hot-pixel mask is 8x8" in errors[0][1]
     feature.panel.hot_mask_clear.click()
     assert feature.panel.options(tiny_model).hot_mask is None
 
