@@ -334,3 +334,14 @@ def test_analyze_without_mask_says_why(qtbot, window, ccd_file, errors):
     feature.dock.particles.size.setText("ten-twenty")
     feature.analyze()
     assert "range like" in errors[-1][1]
+
+
+def test_results_show_whole_numbers_plain_as_imagej_does(qtbot):
+    from ccdstudio.gui.analysis.results_model import ResultsModel
+    from ccdstudio.imaging.table import Table
+
+    model = ResultsModel()
+    model.set_table(Table({"Area": np.array([37975.0, 2.0]), "Mean": np.array([12.34567, 3.0]),
+                           "Calibrated": np.array([0.5, 2.0]), "Count": np.array([3, 4])}))
+    shown = [[model.data(model.index(r, c)) for c in range(4)] for r in range(2)]
+    assert shown == [["37975", "12.346", "0.500", "3"], ["2", "3.000", "2.000", "4"]]

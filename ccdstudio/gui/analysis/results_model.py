@@ -32,6 +32,14 @@ def format_cell(value: float, integer: bool) -> str:
     return f"{value:.3f}"
 
 
+def _integral(column: np.ndarray) -> bool:
+    """Whether a column is shown as integers: of an integer type, or (ImageJ's auto format) every value whole
+    (Area, BX, BY of an uncalibrated image)."""
+    if column.dtype.kind in "iub":
+        return True
+    return column.dtype.kind == "f" and bool(np.all(np.isfinite(column) & (column == np.round(column))))
+
+
 class ResultsModel(QAbstractTableModel):
     """Rows are particles, columns the table's columns, sortable by any column."""
 
@@ -39,11 +47,13 @@ class ResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.table = Table()
         self.order = np.zeros(0, np.int64)
+        self._integral: list[bool] = []
 
     def set_table(self, table: Table) -> None:
         self.beginResetModel()
         self.table = table
         self.order = np.arange(len(table))
+        self._integral = [_integral(table[name]) for name in table.names]
         self.endResetModel()
 
     def table_row(self, view_row: int) -> int:
@@ -64,7 +74,7 @@ class ResultsModel(QAbstractTableModel):
             return row
         column = self.table[self.table.names[index.column()]]
         if role == Qt.ItemDataRole.DisplayRole:
-            return format_cell(column[row].item(), column.dtype.kind in "iub")
+            return format_cell(column[row].item(), self._integral[index.column()])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

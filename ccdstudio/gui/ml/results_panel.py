@@ -25,22 +25,23 @@ from ccdstudio.gui.ml.table_model import Column, TableModel
 from ccdstudio.imaging.table import Table
 
 
-def cluster_columns(one_based: bool) -> list[Column]:
-    """The cluster table's columns. Centroids are shown as the window names pixels: the particle table's
-    ImageJ ``X``/``Y`` put a pixel's centre at +0.5, so DS9 (1-based) adds 0.5 and 0-based subtracts it."""
+ENERGY_COLUMNS = (("energy_kev", "keV"), ("energy_e", "e-"), ("energy_adu", "ADU"), ("RawIntDen", "ADU"))
+"""The cluster table's energy: the first of these columns the table has, and its unit."""
+
+
+def cluster_columns(one_based: bool, table: Table | None = None) -> list[Column]:
+    """The cluster table's columns (for ``table``, whose energy unit heads its column). Centroids are shown
+    as the window names pixels: the particle table's ImageJ ``X``/``Y`` put a pixel's centre at +0.5, so DS9
+    (1-based) adds 0.5 and 0-based subtracts it."""
     shift = 0.5 if one_based else -0.5
     convention = "FITS/DS9, 1-based" if one_based else "0-based array"
-
-    def energy(table: Table):
-        for name in ("energy_kev", "energy_e", "energy_adu"):
-            if name in table:
-                return table[name]
-        return table["RawIntDen"]
+    name, unit = next(((n, u) for n, u in ENERGY_COLUMNS if table is not None and n in table), ENERGY_COLUMNS[-1])
 
     return [
         Column("#", lambda t: t["label"], "{:.0f}", "particle number (raster order)"),
         Column("pixels", lambda t: t["npix"], "{:.0f}"),
-        Column("energy", energy, "{:.5g}", "charge above the pedestal: keV (with a gain), else e- or ADU"),
+        Column(f"energy ({unit})", lambda t: t[name], "{:.5g}",
+               "charge above the pedestal: keV with a gain (Predict uses the CCD dock's), else ADU"),
         Column("x", lambda t: t["X"] + shift, "{:.1f}", f"centroid ({convention})"),
         Column("y", lambda t: t["Y"] + shift, "{:.1f}", f"centroid ({convention})"),
         Column("width", lambda t: t["Width"], "{:.0f}", "bounding box width"),
@@ -173,8 +174,9 @@ class ResultsPanel(QWidget):
     def show_result(self, result: PredictionResult | None, one_based: bool = False) -> None:
         """Show ``result``'s objects and clusters (``one_based``: name pixels as DS9 does, for FITS)."""
         self.result = result
-        self.table_model.columns = cluster_columns(one_based)
-        self.table_model.set_table(result.clusters.table if result is not None and result.clusters else None)
+        table = result.clusters.table if result is not None and result.clusters else None
+        self.table_model.columns = cluster_columns(one_based, table)
+        self.table_model.set_table(table)
         self.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
         self.object_class.blockSignals(True)
         self.object_class.clear()
