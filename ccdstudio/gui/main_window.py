@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ cursor and calibration
     def calibration(self) -> Calibration:
         pedestal = self.document.prepared.pedestal if self.document is not None else 0.0
-        return Calibration(pedestal, self.ccd_panel.adu_per_electron())
+        fits = self.document is not None and self.document.is_fits
+        return Calibration(pedestal, self.ccd_panel.adu_per_electron(), "ADU" if fits else "")
 
     def convention(self) -> PixelConvention:
         return PixelConvention.for_fits(self.document is not None and self.document.is_fits)
@@ -368,9 +369,9 @@ class MainWindow(QMainWindow):
         x, y = convention.xy(row, col)
         self.position_label.setText(f"x {x:>6}  y {y:>6}")
         raw = float(document.view_source.read(document.view_plane, (slice(row, row + 1), slice(col, col + 1)))[0, 0])
-        text = f"{format_value(calibration.apply_scalar(raw))} {calibration.unit}"
+        text = f"{format_value(calibration.apply_scalar(raw))} {calibration.unit}".rstrip()
         if calibration.gain:
-            text += f"  ({format_value(raw)} ADU)"
+            text += f"  ({format_value(raw)} {calibration.raw_unit})"
         self.value_label.setText(text)
         if self.docks["pixels"].isVisible():
             self.pixel_table.show_around(document.view_source, document.view_plane, row, col, convention, calibration)

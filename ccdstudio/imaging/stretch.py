@@ -193,17 +193,19 @@ def _widen(low: float, high: float) -> Levels:
 
 @dataclass(frozen=True)
 class Calibration:
-    """How raw values are shown: ADU as read, or electrons ``(ADU - pedestal) / gain``.
+    """How raw values are shown: as read (ADU for a CCD frame), or electrons ``(ADU - pedestal) / gain``.
 
-    ``gain`` is in ADU per electron (a skipper CCD's single-electron peak spacing); None shows ADU.
+    ``gain`` is in ADU per electron (a skipper CCD's single-electron peak spacing); None shows values as read,
+    in ``raw_unit`` ("" for images whose values have no unit to name, a CT scan's say).
     """
 
     pedestal: float = 0.0
     gain: float | None = None
+    raw_unit: str = "ADU"
 
     @property
     def unit(self) -> str:
-        return "e-" if self.gain else "ADU"
+        return "e-" if self.gain else self.raw_unit
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         """Values in this calibration's unit (float32 for arrays; the input is not modified)."""

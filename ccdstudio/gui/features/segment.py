@@ -225,7 +225,7 @@ class SegmentFeature:
     def _fill_pixel_table(self, source: ImageSource, plane: int, row: int, col: int) -> None:
         window = self.window
         if window.docks["pixels"].isVisible():
-            calibration = Calibration() if self.showing_projection else window.calibration()
+            calibration = Calibration(raw_unit="") if self.showing_projection else window.calibration()
             window.pixel_table.show_around(source, plane, row, col, window.convention(), calibration)
 
     # ------------------------------------------------------------------ overlays

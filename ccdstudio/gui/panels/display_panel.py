@@ -41,7 +41,7 @@ class DisplayPanel(QWidget):
             box.setRange(-1e30, 1e30)
             box.setDecimals(3)
             box.setKeyboardTracking(False)
-        self.unit = QLabel("ADU")
+        self.unit = QLabel("")
         self.histogram = LevelsHistogram()
 
         levels = QHBoxLayout()
