@@ -55,7 +55,7 @@ def test_applying_the_mask_makes_lone_hot_calls_clusters(rng):
     assert apply_hot_mask(labels, mask, NAMES) == 3
     assert labels[12, 15] == CLUSTER and labels[5, 7] == HOT
     assert labels[5, 5] == HOT and labels[20, 30] == HOT
-    with pytest.raises(CcdstudioError, match="40 x 50"):
+    with pytest.raises(CcdstudioError, match="mask is 50x40 pixels, the frame 5x4"):
         apply_hot_mask(np.zeros((4, 5), np.uint8), mask, NAMES)
     with pytest.raises(CcdstudioError, match="hot_pixel and cluster"):
         apply_hot_mask(labels, mask, ("background", "hot_pixel"))
