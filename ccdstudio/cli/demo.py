@@ -32,7 +32,7 @@ def steps(frame: Path, out: Path, with_model: bool) -> list[list[str]]:
     """The sub-commands the demo runs, in order."""
     commands = [
         ["info", str(frame)],
-        ["particles", str(frame), "--hdu", "0", "--sigma", "5", "--sigma-low", "3", "--out", str(out / "clusters.csv"),
+        ["particles", str(frame), "--sigma", "5", "--sigma-low", "3", "--out", str(out / "clusters.csv"),
          "--mask-out", str(out / "clusters_mask.tif")],
     ]
     if with_model:

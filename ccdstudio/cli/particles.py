@@ -24,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         grows the seeds (the classic cluster finder). With --sigma the table also has the energy above
         the pedestal (ADU; electrons and keV with --gain) and the charge-weighted widths.
 
+        A FITS file of several amplifiers (one extension each, placed by DETSEC) is analysed whole, as the
+        window's mosaic shows it: with --sigma each amplifier against its own pedestal and noise, the
+        energies over that pedestal; --hdu N analyses one amplifier as stored.
+
         Positions (X, Y, XM, YM, BX, BY) are ImageJ's, in the array as stored: the centre of the first
         pixel of the first row is X 0.5, Y 0.5. DS9's image coordinates of a FITS frame (1-based, what
         the window's status bar and cluster table show) are X + 0.5 and Y + 0.5.
@@ -38,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="image file (FITS, TIFF, PNG, NPY) or segment folder")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--hdu", type=int, metavar="N", help="plane to analyse, numbered as `ccdstudio info` lists "
-                                                            "them (default: the first image plane)")
+                                                            "them (default: the first image plane, or every "
+                                                            "amplifier of a multi-amplifier FITS as one CCD)")
     where.add_argument("--layer", type=int, metavar="K", help="image layer K of a segment (0-based)")
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--threshold", metavar="LO[:HI]", help="manual range in data units (inclusive)")
@@ -78,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.imaging import threshold as th
     from ccdstudio.imaging.particles import ParticleOptions, analyze_particles
     from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import has_mosaic
 
     circularity = _range(args.circularity)
     if args.sigma is None and (args.sigma_low is not None or args.pedestal_lines):
@@ -88,13 +94,20 @@ def _run(args: argparse.Namespace) -> int:
                               pixel_size=args.pixel_size, feret=args.feret, gain=args.gain,
                               pedestal=0.0 if args.sigma is not None else None)
     options.validate()
+    mosaic_mask = None
     with open_image(args.file) as source:
-        image = source.read(_plane(source, args.hdu, args.layer))
+        if args.hdu is None and args.layer is None and has_mosaic(source):  # a CCD read by several amplifiers
+            image, mosaic_mask = _mosaic(source, args)
+        else:
+            image = source.read(_plane(source, args.hdu, args.layer))
     if image.ndim != 2:
         raise CcdstudioError(f"{args.file}: the plane is not a 2-D image (shape {image.shape})")
     th.finite_values(image)  # an image without a single finite pixel is bad input
     try:
-        if args.sigma is not None:
+        if mosaic_mask is not None:  # each amplifier against its own pedestal and noise, already
+            mask, limits = mosaic_mask, None
+            options = dataclasses.replace(options, pedestal=0.0)
+        elif args.sigma is not None:
             found = th.sigma_threshold(image, args.sigma, args.sigma_low, lines=args.pedestal_lines,
                                        connectivity=args.connectivity, gain=args.gain)
             mask, limits = found.mask, None
@@ -125,6 +138,28 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{s.count} particles, total area {s.total_area:g}, average {s.average_size:.4g}, "
               f"{s.percent_area:.3g}% of the image -> {args.out}", file=sys.stderr)
     return 0
+
+
+def _mosaic(source: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The whole CCD of a multi-amplifier FITS, placed by DETSEC, and with --sigma its mask: each amplifier
+    thresholded against its own pedestal and noise, the image then its excess over that pedestal (None
+    without --sigma: the assembled values are thresholded as one image)."""
+    import numpy as np
+
+    from ccdstudio.imaging import threshold as th
+    from ccdstudio.io.ccd import MosaicSource, amplifier_planes, assemble
+
+    if args.sigma is None:
+        return MosaicSource(source).read(), None
+    excess, masks = {}, {}
+    for plane in amplifier_planes(source):
+        data = source.read(plane)
+        th.finite_values(data)
+        found = th.sigma_threshold(data, args.sigma, args.sigma_low, lines=args.pedestal_lines,
+                                   connectivity=args.connectivity, gain=args.gain)
+        excess[plane] = (data - found.pedestal).astype(np.float32)
+        masks[plane] = found.mask
+    return assemble(source, excess), assemble(source, masks)
 
 
 def _empty(args: argparse.Namespace, table: Any, note: str) -> int:

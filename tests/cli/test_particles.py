@@ -85,3 +85,30 @@ def test_bad_input_exits_two(tmp_path, capsys):
     assert main(["particles", str(good), "--threshold", "a:b", "--out", str(out)]) == 2
     assert main(["particles", str(good), "--hdu", "3", "--threshold", "1", "--out", str(out)]) == 2
     assert main(["particles", str(tmp_path / "missing.fits"), "--threshold", "1", "--out", str(out)]) == 2
+
+
+def test_a_ccd_of_two_amplifiers_is_analysed_whole_each_against_its_own_pedestal(tmp_path, capsys):
+    from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import assemble
+
+    sims = tmp_path / "amps"
+    assert main(["simulate", "ccd", "--out", str(sims), "--height", "128", "--width", "256", "--amplifiers", "2",
+                 "--overscan", "16", "--seed", "2", "--quiet"]) == 0
+    frame = sims / "frame_0000.fits"
+    common = ["--sigma", "5", "--sigma-low", "3", "--gain", "4"]
+    assert main(["particles", str(frame), *common, "--out", str(tmp_path / "all.csv"),
+                 "--mask-out", str(tmp_path / "all.tif")]) == 0
+    whole = tifffile.imread(tmp_path / "all.tif")
+    assert whole.shape == (128, 256)  # the CCD, not its first amplifier
+    for hdu in ("0", "1"):
+        assert main(["particles", str(frame), "--hdu", hdu, *common, "--out", str(tmp_path / f"{hdu}.csv"),
+                     "--mask-out", str(tmp_path / f"{hdu}.tif")]) == 0
+    with open_image(frame) as source:
+        alone = {p: tifffile.imread(tmp_path / f"{p}.tif") > 0 for p in (0, 1)}
+        np.testing.assert_array_equal(assemble(source, alone), whole > 0)
+    def energies(*names):
+        tables = [_rows(tmp_path / name) for name in names]
+        return sorted(float(row[t[0].index("energy_adu")]) for t in tables for row in t[1:])
+
+    energies, by_amplifier = energies("all.csv"), energies("0.csv", "1.csv")
+    assert len(energies) == 14 and np.allclose(energies, by_amplifier, rtol=1e-3)  # none crosses here
