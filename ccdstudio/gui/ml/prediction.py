@@ -22,6 +22,7 @@ import numpy as np
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.particles import ParticleOptions, ParticleResult, analyze_particles_job
+from ccdstudio.io.ccd import MosaicSource
 from ccdstudio.io.source import ImageSource
 from ccdstudio.jobs import CancelToken, Job, Progress, check, scaled
 from ccdstudio.labels.classes import ClassSet
@@ -85,7 +86,6 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
     if info.in_channels > 1 and source.format == "segment":
         labels, planes, seconds, note = yield from _predict_segment(model, source, options, cancel)
     else:
-        from ccdstudio.io.ccd import MosaicSource
         from ccdstudio.ml.infer import choose_planes, predict, predict_mosaic
 
         planes = [plane] if info.in_channels == 1 else choose_planes(source, info.in_channels,
@@ -109,7 +109,12 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
     clusters = None
     if CLUSTER_CLASS in classes.names and pixels[CLUSTER_CLASS] and len(planes) == 1:
         check(cancel)
-        image = source.read(planes[0]).astype(np.float32, copy=False)
+        if isinstance(source, MosaicSource):  # energies over each amplifier's own pedestal
+            from ccdstudio.imaging.overscan import amplifier_excess
+
+            image, pedestal = amplifier_excess(source.wrapped), 0.0
+        else:
+            image = source.read(planes[0]).astype(np.float32, copy=False)
         options_ = ParticleOptions(pedestal=pedestal, gain=gain)
         clusters = yield from scaled(analyze_particles_job(labels == classes.index(CLUSTER_CLASS), image, options_,
                                                             cancel=cancel), 0.9, 0.1)
