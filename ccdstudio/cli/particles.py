@@ -94,22 +94,19 @@ def _run(args: argparse.Namespace) -> int:
                               pixel_size=args.pixel_size, feret=args.feret, gain=args.gain,
                               pedestal=0.0 if args.sigma is not None else None)
     options.validate()
-    mosaic_mask = None
+    background = None
     with open_image(args.file) as source:
         if args.hdu is None and args.layer is None and has_mosaic(source):  # a CCD read by several amplifiers
-            image, mosaic_mask = _mosaic(source, args)
+            image, background = _mosaic(source, args)
         else:
             image = source.read(_plane(source, args.hdu, args.layer))
     if image.ndim != 2:
         raise CcdstudioError(f"{args.file}: the plane is not a 2-D image (shape {image.shape})")
     th.finite_values(image)  # an image without a single finite pixel is bad input
     try:
-        if mosaic_mask is not None:  # each amplifier against its own pedestal and noise, already
-            mask, limits = mosaic_mask, None
-            options = dataclasses.replace(options, pedestal=0.0)
-        elif args.sigma is not None:
+        if args.sigma is not None:
             found = th.sigma_threshold(image, args.sigma, args.sigma_low, lines=args.pedestal_lines,
-                                       connectivity=args.connectivity, gain=args.gain)
+                                       connectivity=args.connectivity, gain=args.gain, background=background)
             mask, limits = found.mask, None
             options = dataclasses.replace(options, pedestal=found.pedestal)
         else:
@@ -141,25 +138,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _mosaic(source: Any, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The whole CCD of a multi-amplifier FITS, placed by DETSEC, and with --sigma its mask: each amplifier
-    thresholded against its own pedestal and noise, the image then its excess over that pedestal (None
-    without --sigma: the assembled values are thresholded as one image)."""
-    import numpy as np
+    """The whole CCD of a multi-amplifier FITS, placed by DETSEC, and with --sigma each amplifier's own
+    pedestal and noise placed alike (None without --sigma)."""
+    from ccdstudio.imaging.threshold import amplifier_background
+    from ccdstudio.io.ccd import MosaicSource
 
-    from ccdstudio.imaging import threshold as th
-    from ccdstudio.io.ccd import MosaicSource, amplifier_planes, assemble
-
-    if args.sigma is None:
-        return MosaicSource(source).read(), None
-    excess, masks = {}, {}
-    for plane in amplifier_planes(source):
-        data = source.read(plane)
-        th.finite_values(data)
-        found = th.sigma_threshold(data, args.sigma, args.sigma_low, lines=args.pedestal_lines,
-                                   connectivity=args.connectivity, gain=args.gain)
-        excess[plane] = (data - found.pedestal).astype(np.float32)
-        masks[plane] = found.mask
-    return assemble(source, excess), assemble(source, masks)
+    image = MosaicSource(source).read()
+    return image, amplifier_background(source, args.pedestal_lines) if args.sigma is not None else None
 
 
 def _empty(args: argparse.Namespace, table: Any, note: str) -> int:

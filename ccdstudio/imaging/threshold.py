@@ -23,6 +23,7 @@ import numpy as np
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.imaging.autothreshold import METHODS, threshold_index
 from ccdstudio.imaging.noise import robust_pedestal, robust_pedestal_lines
+from ccdstudio.io.source import ImageSource
 
 Lines = Literal["rows", "columns"]
 
@@ -161,21 +162,38 @@ def robust_background(image: np.ndarray, lines: Lines | None = None) -> tuple[np
     return pedestal_a, sigma_a
 
 
+def amplifier_background(source: ImageSource, lines: Lines | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`robust_background` of each amplifier of a multi-amplifier ``source``, measured on its own plane
+    and placed by DETSEC as :class:`~ccdstudio.io.ccd.MosaicSource` places the data: ``(pedestal, sigma)``,
+    float32 arrays of the mosaic's size (amplifiers read at pedestals and noises of their own)."""
+    from ccdstudio.io.ccd import amplifier_planes, assemble
+
+    pedestals, sigmas = {}, {}
+    for plane in amplifier_planes(source):
+        data = source.read(plane)
+        pedestal, sigma = robust_background(data, lines)
+        pedestals[plane] = np.broadcast_to(np.asarray(pedestal, np.float32), data.shape)
+        sigmas[plane] = np.broadcast_to(np.asarray(sigma, np.float32), data.shape)
+    return assemble(source, pedestals), assemble(source, sigmas)
+
+
 def sigma_threshold(image: np.ndarray, k: float = 5.0, k_low: float | None = None, *,
-                    lines: Lines | None = None, connectivity: int = 8,
-                    gain: float | None = None) -> PedestalThreshold:
+                    lines: Lines | None = None, connectivity: int = 8, gain: float | None = None,
+                    background: tuple[np.ndarray, np.ndarray] | None = None) -> PedestalThreshold:
     """Pixels ``k`` sigma or more above a robust pedestal (median + MAD), the CCD cluster finder.
 
     With ``k_low`` the threshold has two levels (hysteresis): seed pixels ``>= k`` sigma grow into their
     connected neighbours ``>= k_low`` sigma (e.g. 5 and 3), with 4- or 8-connectivity. A ``gain`` (ADU per
     electron) does not change the mask (sigma scales with it); it is kept for reporting in electrons.
+    ``background`` is ``(pedestal, sigma)`` measured already (:func:`amplifier_background`), instead of
+    :func:`robust_background` of the image.
     """
     if k_low is not None and k_low > k:
         raise CcdstudioError(f"the growing level ({k_low:g} sigma) must not exceed the seed level ({k:g} sigma)")
     if gain is not None and not gain > 0:
         raise CcdstudioError(f"the gain must be positive, not {gain:g}")
     data = np.asarray(image)
-    pedestal, sigma = robust_background(data, lines)
+    pedestal, sigma = robust_background(data, lines) if background is None else background
     with np.errstate(invalid="ignore"):
         significance = (data - pedestal) / np.where(sigma > 0, sigma, np.inf)
         seeds = significance >= k

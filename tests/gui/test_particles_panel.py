@@ -345,3 +345,19 @@ def test_results_show_whole_numbers_plain_as_imagej_does(qtbot):
                            "Calibrated": np.array([0.5, 2.0]), "Count": np.array([3, 4])}))
     shown = [[model.data(model.index(r, c)) for c in range(4)] for r in range(2)]
     assert shown == [["37975", "12.346", "0.500", "3"], ["2", "3.000", "2.000", "4"]]
+
+
+def test_a_mosaic_is_thresholded_against_each_amplifiers_pedestal():
+    from ccdstudio.gui.analysis.engine import ThresholdEngine
+    from ccdstudio.gui.analysis.rule import ThresholdRule
+    from ccdstudio.io.ccd import MosaicSource
+    from ccdstudio.io.source import ArraySource
+    from ccdstudio.jobs import run
+
+    rng = np.random.default_rng(4)
+    planes = [rng.normal(1000, 2, (30, 40)).astype(np.float32), rng.normal(1100, 2, (30, 40)).astype(np.float32)]
+    planes[0][5, 5] += 50  # 25 sigma over its amplifier's pedestal, below the other's
+    headers = [{"DATASEC": "[1:40,1:30]", "DETSEC": "[1:40,1:30]"}, {"DATASEC": "[1:40,1:30]", "DETSEC": "[41:80,1:30]"}]
+    engine = ThresholdEngine(MosaicSource(ArraySource(planes, headers=headers)), 0)
+    mask = run(engine.full_mask(ThresholdRule(method="pedestal", k=5.0)))
+    assert mask[5, 5] and mask.sum() < 5  # not the whole brighter amplifier

@@ -156,3 +156,20 @@ def test_classify_ranges_later_rules_win():
     image = np.array([[0.0, 5.0, 10.0, 20.0, np.nan]])
     labels = classify_ranges(image, [(4, 12, 1), (9, 30, 3)])
     assert labels.tolist() == [[0, 1, 3, 3, 0]] and labels.dtype == np.uint8
+
+
+def test_each_amplifier_of_a_mosaic_keeps_its_own_pedestal_and_noise():
+    from ccdstudio.imaging.threshold import amplifier_background
+    from ccdstudio.io.source import ArraySource
+
+    rng = np.random.default_rng(3)
+    planes = [rng.normal(1000, 2, (30, 40)), rng.normal(3000, 8, (30, 40))]
+    headers = [{"DATASEC": "[1:40,1:30]", "DETSEC": "[1:40,1:30]"}, {"DATASEC": "[1:40,1:30]", "DETSEC": "[80:41,1:30]"}]
+    pedestal, sigma = amplifier_background(ArraySource(planes, headers=headers))
+    assert pedestal.shape == sigma.shape == (30, 80)
+    np.testing.assert_allclose(pedestal[:, :40], 1000, atol=0.5)
+    np.testing.assert_allclose(pedestal[:, 40:], 3000, atol=2)
+    np.testing.assert_allclose(sigma[:, :40], 2, rtol=0.15)
+    np.testing.assert_allclose(sigma[:, 40:], 8, rtol=0.15)
+    rows, _ = amplifier_background(ArraySource(planes, headers=headers), "rows")
+    assert rows.shape == (30, 80) and np.ptp(rows[:, 40:]) > 0  # a pedestal per row of each amplifier

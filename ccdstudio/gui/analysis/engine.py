@@ -23,7 +23,8 @@ from ccdstudio.gui.analysis.rule import (
     score,
 )
 from ccdstudio.imaging.render import block_reduce, view_factor
-from ccdstudio.imaging.threshold import Lines, auto_threshold, robust_background
+from ccdstudio.imaging.threshold import Lines, amplifier_background, auto_threshold, robust_background
+from ccdstudio.io.ccd import MosaicSource
 from ccdstudio.io.source import ImageSource
 from ccdstudio.jobs import CancelToken, Job, Progress, check
 
@@ -53,10 +54,14 @@ class ThresholdEngine:
             return self._image
 
     def background(self, lines: Lines | None) -> Background:
-        """Robust pedestal and noise of the plane, per image or per row/column (measured once)."""
+        """Robust pedestal and noise of the plane, per image or per row/column, per amplifier of a mosaic
+        (measured once)."""
         with self._lock:
             if lines not in self._backgrounds:
-                pedestal, sigma = robust_background(self.image(), lines)
+                if isinstance(self.source, MosaicSource):  # each amplifier at its own pedestal and noise
+                    pedestal, sigma = amplifier_background(self.source.wrapped, lines)
+                else:
+                    pedestal, sigma = robust_background(self.image(), lines)
                 self._backgrounds[lines] = Background(np.asarray(pedestal), np.asarray(sigma))
             return self._backgrounds[lines]
 
