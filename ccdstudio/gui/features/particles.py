@@ -39,6 +39,8 @@ from ccdstudio.labels.classes import ClassSet
 
 MASK_OVERLAY = "threshold mask"
 RESULT_OVERLAY = "particles"
+RESULT_COLOUR = (255, 235, 0)
+"""Outlines and masks of the analysed particles: yellow, unlike every class colour (clusters are cyan)."""
 LABELS_OVERLAY = "labels (from analysis)"
 RULE_KEY = "particles/rule"
 RESULTS_HEIGHT = 260
@@ -223,7 +225,7 @@ class ParticlesFeature(QObject):
                                opacity=0.7)
         else:
             data = result.outlines if show == "Outlines" else result.masks
-            viewer.set_overlay(RESULT_OVERLAY, data, colour=(0, 229, 255), opacity=0.9 if show == "Outlines" else 0.5)
+            viewer.set_overlay(RESULT_OVERLAY, data, colour=RESULT_COLOUR, opacity=0.9 if show == "Outlines" else 0.5)
 
     def focus_particle(self, row: int) -> None:
         """Centre the view on particle ``row`` of the table and outline it."""
