@@ -59,6 +59,9 @@ def choose_tab(dialog, kind):
 
 def test_crop_export_of_a_segment_matches_the_core_export(qtbot, window, segment, tmp_path):
     feature, dialog = open_dialog(qtbot, window, segment)
+    first, last = window.features["segment"].layer_range()
+    assert dialog.layers.text() == f"{first}-{last}"  # the Segment dock's layers, offered
+    assert abs(dialog.frameGeometry().right() - window.frameGeometry().right()) <= 2  # beside the image, not on it
     fields = choose_tab(dialog, "crops")
     fields["size"].setText("32")
     fields["count"].setValue(3)

@@ -43,13 +43,21 @@ class ExportFeature(QObject):
 
     def open_dialog(self) -> ExportDialog:
         """Show the dialog (built on first use) for the open image."""
+        first_time = self.dialog is None
         if self.dialog is None:
             self.dialog = ExportDialog(lambda shape: labels_bridge.current_labels(self.window, shape), self.window)
             self.dialog.previewed.connect(self.marks.set_rects)
             self.dialog.exportRequested.connect(self.run_export)
             self.dialog.finished.connect(lambda *_: self.marks.clear())
         self.dialog.set_document(self.window.document)
+        segment = self.window.features.get("segment")
+        if segment is not None and segment.source is not None and not self.dialog.layers.text().strip():
+            first, last = segment.layer_range()  # the layers the Segment dock works on, not all of them
+            self.dialog.layers.setText(f"{first}-{last}")
         self.dialog.show()
+        if first_time:  # beside the image, whose preview boxes it would hide if centred
+            frame = self.window.frameGeometry()
+            self.dialog.move(frame.right() - self.dialog.frameGeometry().width(), frame.top() + 60)
         self.dialog.raise_()
         return self.dialog
 
