@@ -247,6 +247,32 @@ def assemble(source: ImageSource, arrays: Mapping[int, np.ndarray]) -> np.ndarra
     return MosaicSource(stand_in).read()
 
 
+def split_mosaic(source: ImageSource, mosaic: np.ndarray, fill: Any = 0) -> dict[int, np.ndarray]:
+    """The inverse of :func:`assemble`: each amplifier plane's part of a ``mosaic`` of the whole CCD (labels
+    drawn on the mosaic, say) on an array of that plane's shape, ``fill`` outside its data section."""
+    amplifiers = _amplifiers(source)
+    shape = _extent(amplifiers)
+    if mosaic.shape != shape:
+        raise FormatError(f"the array is {mosaic.shape[1]}x{mosaic.shape[0]} but the mosaic {shape[1]}x{shape[0]}")
+    parts = {}
+    for amp in amplifiers:
+        block = mosaic[amp.row0: amp.row0 + amp.height, amp.col0: amp.col0 + amp.width]
+        part = np.full(source.planes[amp.plane].shape, fill, mosaic.dtype)
+        part[amp.source] = block[:: -1 if amp.flip_rows else 1, :: -1 if amp.flip_cols else 1]
+        parts[amp.plane] = part
+    return parts
+
+
+def mosaic_shape(source: ImageSource) -> tuple[int, int] | None:
+    """``(height, width)`` of the mosaic of a multi-amplifier ``source``, None when it has none."""
+    amplifiers = _amplifiers(source)
+    return _extent(amplifiers) if len(amplifiers) >= 2 else None
+
+
+def _extent(amplifiers: Sequence[_Amplifier]) -> tuple[int, int]:
+    return max(a.row0 + a.height for a in amplifiers), max(a.col0 + a.width for a in amplifiers)
+
+
 def _axis(out: slice, start: int, size: int, flip: bool, src_start: int) -> tuple[slice, slice] | None:
     """Map a strided mosaic range onto one amplifier along one axis.
 
@@ -303,8 +329,7 @@ class MosaicSource(ImageSource):
             raise FormatError("no mosaic: fewer than two amplifier HDUs with usable DETSEC and DATASEC cards")
         self._source = source
         self._amplifiers = amplifiers
-        height = max(a.row0 + a.height for a in amplifiers)
-        width = max(a.col0 + a.width for a in amplifiers)
+        height, width = _extent(amplifiers)
         self._dtype = np.result_type(*(source.planes[a.plane].dtype for a in amplifiers))
         header = dict(source.metadata.get("primary_header") or {})
         plane = Plane("mosaic", (height, width), self._dtype, header)

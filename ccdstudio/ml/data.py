@@ -30,7 +30,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -241,9 +241,45 @@ def _on_plane(labels: np.ndarray, header: Mapping[str, Any], shape: tuple[int, i
     return placed
 
 
+def load_items(spec: DataSpec, in_channels: int, normalization: Normalization, classes: ClassSet | None,
+               layers: LayerChoice | None = None) -> tuple[list[TrainingItem], ClassSet]:
+    """:func:`load_item`, but labels drawn on the whole CCD of a multi-amplifier FITS (its DETSEC mosaic)
+    give one item per amplifier, each read as stored, with its overscans, as ``predict`` reads it."""
+    from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import amplifier_planes, mosaic_shape, split_mosaic
+
+    if in_channels == 1 and layers is None and spec.labels is not None:
+        with open_image(spec.image) as source:
+            shape = mosaic_shape(source)
+            if shape is not None and _label_shape(spec.labels) == shape:
+                from ccdstudio.labels.io import load_labels
+
+                labels, own = load_labels(spec.labels)
+                parts = split_mosaic(source, labels, IGNORE)
+                items = []
+                for plane in amplifier_planes(source):
+                    item, classes = load_item(spec, 1, normalization, classes, lambda _, p=plane: [p],
+                                              (parts[plane], own))
+                    items.append(replace(item, name=f"{spec.image} [{source.planes[plane].name}]"))
+                return items, classes
+    item, classes = load_item(spec, in_channels, normalization, classes, layers)
+    return [item], classes
+
+
+def _label_shape(path: Path) -> tuple[int, int]:
+    from ccdstudio.io import open_image
+
+    with open_image(path) as labels:
+        return tuple(labels.planes[0].shape[:2])  # type: ignore[return-value]
+
+
 def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, classes: ClassSet | None,
-              layers: LayerChoice | None = None) -> tuple[TrainingItem, ClassSet]:
-    """Open ``spec``, read its labels (remapped to ``classes``; the file's own when None) and mask."""
+              layers: LayerChoice | None = None,
+              labelled: tuple[np.ndarray, ClassSet] | None = None) -> tuple[TrainingItem, ClassSet]:
+    """Open ``spec``, read its labels (remapped to ``classes``; the file's own when None) and mask.
+
+    ``layers`` as :func:`training_planes` takes them; ``labelled`` is ``(labels, their classes)`` read already.
+    """
     from ccdstudio.export.inputs import source_labels, source_mask
     from ccdstudio.io import open_image
     from ccdstudio.labels.io import load_labels
@@ -251,7 +287,9 @@ def load_item(spec: DataSpec, in_channels: int, normalization: Normalization, cl
     opener = functools.partial(open_image, spec.image)
     source = opener()
     planes = training_planes(source, in_channels, layers)
-    if spec.labels is not None:
+    if labelled is not None:
+        labels, own = labelled
+    elif spec.labels is not None:
         labels, own = load_labels(spec.labels)
     else:
         lazy, own = source_labels(source)

@@ -58,7 +58,7 @@ from ccdstudio.ml.data import (
     TrainingItem,
     class_counts,
     default_samples_per_epoch,
-    load_item,
+    load_items,
     plan_epoch,
     specs_classes,
     split_validation,
@@ -166,8 +166,8 @@ def load_data(specs: list[DataSpec], *, classes: ClassSet | None = None, normali
     normalization = choose_normalization(specs, normalization)
     items = []
     for spec in specs:
-        item, classes = load_item(spec, in_channels, normalization, classes, layers)
-        items.append(item)
+        loaded, classes = load_items(spec, in_channels, normalization, classes, layers)
+        items += loaded
     channels = {len(item.planes) for item in items}
     if len(channels) != 1:
         raise CcdstudioError(f"the images give different numbers of input planes: {sorted(channels)}")

@@ -176,6 +176,28 @@ def test_a_multi_amplifier_frame_is_predicted_amplifier_by_amplifier_into_one_mo
     assert np.sum(json.loads((tmp_path / "ev.json").read_text())["confusion_matrix"]) == 64 * 128
 
 
+def test_labels_of_a_whole_ccd_train_each_amplifier_as_stored(tmp_path, capsys):
+    from ccdstudio.ml.data import DataSpec, load_items
+    from ccdstudio.ml.normalize import Normalization
+
+    sims = tmp_path / "amps"
+    assert main(["simulate", "ccd", "--out", str(sims), "--count", "2", "--height", "64", "--width", "128",
+                 "--amplifiers", "2", "--overscan", "16", "--seed", "3", "--quiet"]) == 0
+    spec = DataSpec(sims / "frame_0000.fits", sims / "frame_0000_labels.fits")
+    items, _ = load_items(spec, 1, Normalization("ccd"), None)
+    assert [item.planes for item in items] == [[0], [1]] and all(item.shape == (64, 80) for item in items)
+    truth, _ = load_labels(spec.labels)
+    np.testing.assert_array_equal(items[0].labels[:, :64], truth[:, :64])  # amplifier L's data section
+    assert (items[0].labels[:, 64:] == 255).all()  # its overscan is unlabelled
+    model = tmp_path / "m.safetensors"
+    assert main(["train", "--data", str(sims), "--classes", "ccd", "--epochs", "1", "--crop", "32",
+                 "--batch-size", "4", "--samples-per-epoch", "4", "--model-config", "depth=2,base=4",
+                 "--device", "cpu", "--quiet", "--out", str(model)]) == 0
+    assert main(["predict", str(sims / "frame_0001.fits"), "--model", str(model), "--out", str(tmp_path / "p"),
+                 "--quiet"]) == 0
+    assert load_labels(tmp_path / "p" / "frame_0001_labels.fits")[0].shape == (64, 128)
+
+
 def test_a_new_model_can_take_its_pedestal_from_the_overscan(tmp_path, capsys):
     from ccdstudio.ml.modelfile import read_info
 

@@ -17,9 +17,11 @@ from ccdstudio.io.ccd import (
     gain,
     gain_unit,
     has_mosaic,
+    mosaic_shape,
     parallel_overscan,
     parse_section,
     serial_overscan,
+    split_mosaic,
 )
 
 
@@ -131,6 +133,13 @@ def test_per_amplifier_arrays_are_assembled_as_the_mosaic_places_the_data(tmp_pa
         assert amplifier_planes(source) == [0, 1]
         classes = {p: (source.read(p) % 7).astype(np.uint8) for p in (0, 1)}  # e.g. class maps, one per amplifier
         np.testing.assert_array_equal(assemble(source, classes), (expected % 7).astype(np.uint8))
+        parts = split_mosaic(source, assemble(source, classes), fill=255)  # and back, 255 off the data
+        for plane, window in ((0, (slice(None), slice(1, 4))), (1, (slice(None), slice(1, 4)))):
+            np.testing.assert_array_equal(parts[plane][window], classes[plane][window])
+            outside = np.ones(parts[plane].shape, bool)
+            outside[window] = False
+            assert (parts[plane][outside] == 255).all()
+        assert mosaic_shape(source) == (4, 6)
         with pytest.raises(FormatError, match="amplifier plane"):
             assemble(source, {0: classes[0]})
         with pytest.raises(FormatError, match="its array"):
