@@ -183,6 +183,14 @@ def _labels(args: argparse.Namespace, source: Any) -> tuple[Any, Any]:
     return source_labels(source)
 
 
+def _whole_ccd(source: Any, labels: Any) -> Any:
+    """``source``, or the mosaic of its amplifiers (placed by DETSEC) where ``labels`` cover the whole CCD."""
+    from ccdstudio.io.ccd import MosaicSource, mosaic_shape
+
+    whole = mosaic_shape(source)
+    return MosaicSource(source) if whole is not None and labels is not None and labels.shape[:2] == whole else source
+
+
 def _class_index(text: str, classes: Any) -> int:
     """A class given by index or by name."""
     from ccdstudio.cli._common import require
@@ -206,7 +214,7 @@ def _run_tiles(args: argparse.Namespace) -> int:
     with _open(args.source) as source:
         labels, classes = _labels(args, source)
         skip = None if args.skip_without is None else _class_index(args.skip_without, classes)
-        _run_job(args, export_tiles(source, args.out, args.size, layers=args.layers, labels=labels,
+        _run_job(args, export_tiles(_whole_ccd(source, labels), args.out, args.size, layers=args.layers, labels=labels,
                                     classes=classes, mode="pad" if args.pad else "overlap", skip_without=skip,
                                     overwrite=args.overwrite))
     print(args.out)
@@ -225,7 +233,7 @@ def _run_crops(args: argparse.Namespace) -> int:
         options = CropOptions(size=args.size, count=args.count, min_fraction=args.min_fraction, cls=cls,
                               layers=args.layers, flip=args.flip, rot90=args.rot90, stitch=args.stitch,
                               seed=args.seed, max_attempts=args.max_attempts)
-        _run_job(args, export_crops(source, args.out, options, labels=labels, classes=classes,
+        _run_job(args, export_crops(_whole_ccd(source, labels), args.out, options, labels=labels, classes=classes,
                                     overwrite=args.overwrite))
     print(args.out)
     return 0
@@ -265,7 +273,8 @@ def _run_boxes(args: argparse.Namespace) -> int:
     image = None
     if args.image:
         with _open(args.image) as source:
-            image = source.read(source.indices("image")[0])
+            whole = _whole_ccd(source, labels)
+            image = whole.read(whole.indices("image")[0])
     chosen, limits = _limits(args, classes)
     boxes = _run_job(args, export_boxes(labels, args.out, classes, name=Path(args.image or path).name, image=image,
                                         box_classes=chosen, limits=limits, segmentation=args.segmentation,
@@ -287,7 +296,8 @@ def _run_cutouts(args: argparse.Namespace) -> int:
         labels = _label_array(labels)
         chosen, limits = _limits(args, classes)
         boxes = find_boxes(labels, chosen, **asdict(limits))
-        _run_job(args, export_cutouts(source, args.out, boxes, labels=labels, classes=classes, layers=args.layers,
+        _run_job(args, export_cutouts(_whole_ccd(source, labels), args.out, boxes, labels=labels, classes=classes,
+                                      layers=args.layers,
                                       pad=args.pad, overwrite=args.overwrite))
     print(f"{len(boxes)} cut-outs in {args.out}")
     return 0

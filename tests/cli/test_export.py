@@ -83,6 +83,27 @@ def test_cutouts(frame, tmp_path):
     np.testing.assert_array_equal(tifffile.imread(out / "cutout_0000" / "image.tif"), image[3:11, 4:14])
 
 
+def test_labels_of_a_whole_ccd_export_its_mosaic(tmp_path):
+    from ccdstudio.io import open_image
+    from ccdstudio.io.ccd import MosaicSource
+
+    sims = tmp_path / "amps"
+    assert main(["simulate", "ccd", "--out", str(sims), "--height", "64", "--width", "128", "--amplifiers", "2",
+                 "--overscan", "16", "--seed", "3", "--quiet"]) == 0
+    frame, labels = sims / "frame_0000.fits", sims / "frame_0000_labels.fits"
+    assert main(["export", "tiles", str(frame), "--labels", str(labels), "--size", "32", "--out",
+                 str(tmp_path / "tiles"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "tiles" / "export.json").read_text())["image_shape"] == [64, 128]
+    assert main(["export", "cutouts", str(frame), "--labels", str(labels), "--class", "glowing", "--pad", "0",
+                 "--out", str(tmp_path / "cut"), "--quiet"]) == 0
+    cutout = json.loads((tmp_path / "cut" / "export.json").read_text())["cutouts"][0]
+    window = cutout["window"]
+    with open_image(frame) as source:
+        whole = MosaicSource(source).read()
+    expected = whole[window["y"]: window["y"] + window["height"], window["x"]: window["x"] + window["width"]]
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "cut" / cutout["name"] / "image.tif"), expected)
+
+
 @pytest.mark.parametrize("args, message", [
     (["crops", "{seg}", "--size", "500"], "larger than the image"),
     (["crops", "{seg}", "--size", "10", "--layers", "5-70"], "layers 5-70 are outside"),
