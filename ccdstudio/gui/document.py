@@ -81,6 +81,16 @@ class Document:
     def header_gain(self) -> float | None:
         return ccd.gain(self.plane_info.header)
 
+    @cached_property
+    def overscan_noise(self) -> float | None:
+        """The read noise (ADU) the shown plane's serial overscan gives, None without one (or on a mosaic)."""
+        from ccdstudio.imaging.overscan import plane_pedestal
+
+        if self.plane == MOSAIC:
+            return None
+        found = plane_pedestal(self.predict_source, self.view_plane)
+        return None if found is None or not found.noise > 0 else float(found.noise)
+
     @property
     def header_gain_unit(self) -> str | None:
         """The unit the gain card's comment names (``ADU/e-`` or ``e-/ADU``), or None."""

@@ -97,6 +97,19 @@ def test_a_gain_card_that_names_its_unit_is_read_in_it(qtbot, window, tmp_path):
     assert window.value_label.text().startswith(f"{expected:.6g} e-")
 
 
+def test_the_ccd_dock_gives_the_read_noise_of_the_overscan(qtbot, window, tmp_path):
+    from ccdstudio.cli import main
+
+    assert main(["simulate", "ccd", "--out", str(tmp_path), "--size", "128", "--overscan", "32", "--seed", "1",
+                 "--quiet"]) == 0
+    path = tmp_path / "frame_0000.fits"
+    window.open_paths([str(path)])
+    wait_opened(qtbot, window)
+    text = window.ccd_panel.noise.text()
+    read = float(text.split("read noise ")[1].split()[0])
+    assert abs(read - fits.getheader(path)["RDNOISE"]) < 0.1 * read and text.endswith("ADU (overscan)")
+
+
 def test_hdu_switch_and_header_filter(qtbot, window, fits_file):
     window.open_paths([str(fits_file)])
     wait_opened(qtbot, window)

@@ -37,6 +37,7 @@ class CcdPanel(QWidget):
         self.bias = QLabel("–")
         self.bias.setWordWrap(True)
         self.noise = QLabel("–")
+        self.noise.setWordWrap(True)
         self.edit = QPushButton("Edit sections…")
         self.gain = QDoubleSpinBox()
         self.gain.setRange(0.0, 1e6)
@@ -69,7 +70,11 @@ class CcdPanel(QWidget):
         self.data.setText((format_section(sections.data) if sections.data else "whole plane") + origin)
         self.bias.setText("; ".join(format_section(w) for w in sections.bias) or "none")
         prepared = document.prepared
-        self.noise.setText(f"{prepared.pedestal:.2f} ADU, σ {prepared.noise:.3g} ADU (MAD)")
+        text = f"{prepared.pedestal:.2f} ADU, σ {prepared.noise:.3g} ADU (MAD)"
+        read = document.overscan_noise
+        if read is not None:  # the bare read noise: the MAD over the data also holds glow and drift
+            text += f"; read noise {read:.3g} ADU (overscan)"
+        self.noise.setText(text)
         gain = document.header_gain
         if gain and self.gain.value() == 0:
             self.gain.blockSignals(True)
