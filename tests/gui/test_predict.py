@@ -77,6 +77,7 @@ def test_predict_shows_overlay_legend_objects_and_cluster_table(qtbot, window, f
     _, count = ndimage.label(result.labels == cluster, np.ones((3, 3)))
     assert feature.results.table_model.rowCount() == count == len(result.objects["cluster"])
     assert feature.results.table_model.headerData(2, Qt.Orientation.Horizontal) == "energy (ADU)"  # no gain given
+    assert feature.panel.status.text().startswith("Done in") and feature.panel.time_label.text() == ""  # once
 
 
 def test_hiding_a_class_makes_it_transparent(qtbot, window, frame, tiny_model):

@@ -247,11 +247,8 @@ class PredictPanel(QWidget):
     def set_running(self, running: bool) -> None:
         self.predict_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        if running:
-            self.progress.setRange(0, 0)
-            self.time_label.setText("")
-        else:
-            self.progress.setRange(0, 1000)
+        self.time_label.setText("")  # the time so far, while running; once ended the status line says it
+        self.progress.setRange(0, 0 if running else 1000)
 
     def show_progress(self, fraction: float, message: str, timing: str) -> None:
         if fraction >= 0:
