@@ -170,9 +170,10 @@ def _run_clean(args: argparse.Namespace) -> int:
     from ccdstudio.cli._common import require
     from ccdstudio.imaging.morphology import CleanParams, clean_prediction
     from ccdstudio.io import open_image
-    from ccdstudio.labels.io import save_ink_labels
+    from ccdstudio.labels.io import label_format, save_ink_labels
 
     require(args.dilate >= 0 and args.min_size >= 0, "--dilate and --min-size are 0 or more")
+    require(label_format(args.out) in ("png", "tiff"), f"ink labels are written as PNG or TIFF, not {args.out}")
     with open_image(args.image) as source:
         image = source.read(source.indices("image")[0] if source.indices("image") else 0)
     require(image.ndim == 2, f"{args.image} is not one grey plane (shape {image.shape})")

@@ -114,3 +114,5 @@ def test_clean_is_fijis_recipe_and_writes_ink_labels(tmp_path, capsys):
                                   prediction < 140)
     assert main(["segment", "clean", str(tmp_path / "pred.png"), "--mask", str(tmp_path / "ink.png")[:-4] + "x.png",
                  "--out", str(tmp_path / "o.png")]) == 2
+    assert main(["segment", "clean", str(tmp_path / "pred.png"), "--out", str(tmp_path / "o.fits")]) == 2
+    assert "written as PNG or TIFF" in capsys.readouterr().err and not (tmp_path / "o.fits").exists()
