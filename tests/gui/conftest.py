@@ -90,8 +90,12 @@ def window(qtbot):
 
 
 def wait_opened(qtbot, win, timeout=15000):
-    """Wait until the window's background job ended and a document is shown."""
+    """Wait until the window's background job ended and a document is shown (a segment: on the surface
+    layer, once its estimate is in)."""
     qtbot.waitUntil(lambda: win.worker is None and win.document is not None, timeout=timeout)
+    if win.document.source.format == "segment":
+        segment = win.features["segment"]
+        qtbot.waitUntil(lambda: segment.default is not None and win.worker is None, timeout=timeout)
     return win.document
 
 

@@ -126,8 +126,9 @@ def test_segment_layers_step_with_up_and_down(qtbot, window, segment_folder):
     window.open_paths([str(segment_folder)])
     wait_opened(qtbot, window)
     assert window.plane_bar.slider.isVisibleTo(window)
-    assert window.document.plane_info.name == "layer 00"
-    QTest.keyClick(window, Qt.Key.Key_Up)
+    assert window.document.plane_info.name == "layer 02"  # the surface the dock estimated, not layer 00
+    assert window.plane_bar.slider.value() == 2
+    QTest.keyClick(window, Qt.Key.Key_Down)
     qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 01", timeout=10000)
     assert window.document.prepared.pedestal == 100.0
     QTest.keyClick(window, Qt.Key.Key_Down)
@@ -148,7 +149,7 @@ def test_the_status_bar_follows_the_layer_under_a_still_mouse(qtbot, window, seg
     hover(qtbot, window, 2, 3)
     first = window.value_label.text()
     QTest.keyClick(window, Qt.Key.Key_Up)
-    qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 01", timeout=10000)
+    qtbot.waitUntil(lambda: window.worker is None and window.document.plane_info.name == "layer 03", timeout=10000)
     value = float(window.document.view_source.read(window.document.view_plane)[2, 3])
     assert window.value_label.text().startswith(f"{value:g}") and window.value_label.text() != first
 

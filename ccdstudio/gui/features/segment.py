@@ -56,6 +56,7 @@ class SegmentFeature:
         self.prediction: np.ndarray | None = None
         self.prediction_file: Path | None = None
         self._estimators: set[JobWorker] = set()
+        self._opened_plane: int | None = None  # the layer a segment opened on, until the surface is known
         self._layer_text = ""
 
         panel = self.panel
@@ -98,6 +99,7 @@ class SegmentFeature:
 
     def _segment_opened(self, source: ImageSource) -> None:
         self.dock.raise_()
+        self._opened_plane = self.document.plane if self.document is not None else None
         self.projection, self.prediction = None, None
         n = len(layer_order(source))
         self.default = None
@@ -140,6 +142,10 @@ class SegmentFeature:
         note = "" if found.reliable else " (no contrast between layers: the middle one is assumed)"
         self.panel.set_surface_text(f"Surface: layer {found.surface} of {found.layers}{note}")
         self._projection_inputs_changed()
+        document = self.document
+        if found.reliable and document is not None and document.plane == self._opened_plane \
+                and self.window.worker is None:  # show the papyrus's surface, not the air, unless moved already
+            self.window.choose_plane(layer_order(source)[found.surface])
 
     def _stop_estimators(self) -> bool:
         for worker in list(self._estimators):
