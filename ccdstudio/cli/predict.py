@@ -162,8 +162,8 @@ def _run(args: argparse.Namespace) -> int:
     from ccdstudio.io.segment_window import is_segment
     from ccdstudio.io.write import write_tiff
     from ccdstudio.labels.io import save_labels
-    from ccdstudio.ml.device import choose_device
     from ccdstudio.labels.stats import pixel_counts
+    from ccdstudio.ml.device import choose_device
     from ccdstudio.ml.hot_mask import MIN_FRAMES, HotPixelCount, apply_hot_mask, check_classes, read_hot_mask
     from ccdstudio.ml.modelfile import load_model, resolve_model
 
