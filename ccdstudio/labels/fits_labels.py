@@ -121,7 +121,8 @@ def save_extension(fits_path: str | os.PathLike[str], labels: np.ndarray, classe
         raise CcdstudioError(f"no FITS file {path} to add labels to")
     extname = extname.upper()
     try:
-        with writing(path, "labels") as tmp, fits.open(path, memmap=True) as hdus:
+        # the stored values as stored: a BZERO/BSCALE integer frame is neither rescaled nor refused a memory map
+        with writing(path, "labels") as tmp, fits.open(path, memmap=True, do_not_scale_image_data=True) as hdus:
             kept = [hdu for hdu in hdus if hdu.name.upper() != extname or isinstance(hdu, fits.PrimaryHDU)]
             if header is None:
                 header = next((h.header for h in kept if h.is_image and h.shape == labels.shape), None)

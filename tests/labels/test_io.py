@@ -133,6 +133,18 @@ def test_label_extension_beside_image(tmp_path, labels, rng):
     assert back_classes == classes
 
 
+def test_label_extension_beside_integer_data_with_bzero(tmp_path, labels, rng):
+    image = rng.integers(1000, 60000, labels.shape).astype(np.uint16)  # stored as int16 + BZERO 32768
+    fits.PrimaryHDU(image).writeto(tmp_path / "raw.fits")
+    before = fits.getheader(tmp_path / "raw.fits")
+    assert before["BZERO"] == 32768
+    save_labels_extension(tmp_path / "raw.fits", labels, ClassSet.preset("ccd"))
+    with fits.open(tmp_path / "raw.fits") as hdus:
+        assert hdus[0].data.dtype == np.uint16 and hdus[0].header["BZERO"] == 32768
+        np.testing.assert_array_equal(hdus[0].data, image)
+        np.testing.assert_array_equal(hdus["LABELS"].data, labels)
+
+
 def test_label_extension_needs_an_existing_file(tmp_path, labels):
     with pytest.raises(CcdstudioError, match="no FITS file"):
         save_labels_extension(tmp_path / "missing.fits", labels, ClassSet.preset("ccd"))
