@@ -61,6 +61,17 @@ def test_labels_beside_the_image_load_and_save_without_asking(qtbot, window, tif
     assert np.array_equal(load_labels(beside)[0], painted)
 
 
+def test_of_several_label_files_beside_the_image_the_last_saved_opens(qtbot, window, tiff, tmp_path, answers):
+    older, newer = np.zeros((40, 50), np.uint8), np.zeros((40, 50), np.uint8)
+    older[0, 0], newer[1, 1] = 1, 2
+    save_labels(tmp_path / "image_labels.fits", newer, ClassSet.preset("ccd"))
+    save_labels(tmp_path / "image_labels.png", older, ClassSet.preset("ccd"))  # found first by name
+    os.utime(tmp_path / "image_labels.png", (1_000_000_000, 1_000_000_000))
+    editor = open_for_labelling(qtbot, window, tiff)
+    assert np.array_equal(editor.session.labels, newer)
+    assert editor.session.target.path.name == "image_labels.fits"
+
+
 def test_segment_inklabels_load_as_ink_and_save_as_0_255(qtbot, window, segment_folder, answers):
     from PIL import Image
 

@@ -2,7 +2,8 @@
 
 An opened image finds its labels without asking: a scroll segment's ``inklabels.png`` (the 0/255 ink
 convention), a FITS file's own ``LABELS`` extension, or ``<name>_labels.<ext>`` beside the image (written by
-Save). Otherwise it starts with empty labels of the default class set: ink for segments, CCD for the rest.
+Save); of several, the one saved last (the image file's time for its extension). Otherwise it starts with
+empty labels of the default class set: ink for segments, CCD for the rest.
 """
 
 from __future__ import annotations
@@ -77,11 +78,12 @@ def find_labels(document: Document) -> tuple[np.ndarray, ClassSet, SaveTarget] |
     if document.source.format != "segment":
         for suffix in (".png", ".tif", ".npy", ".fits"):
             candidates.append((SaveTarget(beside.with_suffix(suffix)), {}))
-    for target, options in candidates:
-        if target.path.is_file():
-            labels, classes = load_labels(target.path, **options)
-            if labels.shape == shape:
-                return labels, classes, target
+    found = [(target, options) for target, options in candidates if target.path.is_file()]
+    found.sort(key=lambda candidate: candidate[0].path.stat().st_mtime, reverse=True)  # the last saved first
+    for target, options in found:
+        labels, classes = load_labels(target.path, **options)
+        if labels.shape == shape:
+            return labels, classes, target
     return None
 
 
