@@ -201,3 +201,13 @@ def test_closing_the_train_dock_gives_the_viewer_its_room_back(qtbot, window):
     qtbot.waitUntil(lambda: feature.dock.height() >= 0.35 * window.height(), timeout=5000)
     feature.dock.toggleViewAction().trigger()  # the dock's close button
     qtbot.waitUntil(lambda: results.isVisible() and results.height() < 0.3 * window.height(), timeout=5000)
+
+
+def test_a_run_stopped_before_its_first_epoch_claims_no_model(tmp_path):
+    """A model file already there is an earlier run's: it is neither reported nor made Predict's default."""
+    from ccdstudio.gui.ml.training import outcome
+
+    earlier = tmp_path / "m.safetensors"
+    earlier.write_bytes(b"an earlier run's model")
+    assert outcome(earlier, {"stopped": "cancelled", "best_epoch": 0}, ["a", "b"]).model is None
+    assert outcome(earlier, {"stopped": "cancelled", "best_epoch": 2}, ["a", "b"]).model == earlier

@@ -339,12 +339,13 @@ def training_job(settings: TrainSettings, specs: list[DataSpec], stop: CancelTok
 
 
 def outcome(model_path: str | os.PathLike[str], finished: dict[str, Any], names: list[str]) -> TrainOutcome:
-    """The :class:`TrainOutcome` of a run whose best model is ``model_path`` (if it was written), from its
-    ``finished`` event (a dict, or JSON read back from a subprocess) with the run's ``history`` added."""
+    """The :class:`TrainOutcome` of a run whose best model is ``model_path`` (if this run wrote one: an epoch
+    finished), from its ``finished`` event (a dict, or JSON read back from a subprocess) with the run's
+    ``history`` added."""
     path = Path(model_path)
     stopped = str(finished.get("stopped", "stopped"))
     history = [dict(e) for e in finished.get("history", [])]
-    if not path.is_file():
+    if not path.is_file() or int(finished.get("best_epoch", 0)) < 1:  # a file there is an earlier run's
         return TrainOutcome(None, stopped, 0, float("nan"), names, {}, None, history)
     confusion = finished.get("confusion")
     return TrainOutcome(path, stopped, int(finished.get("best_epoch", 0)),
