@@ -9,6 +9,7 @@ import tifffile
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from ccdstudio.gui.labels import autosave as gui_autosave
 from ccdstudio.labels import autosave as core_autosave
 from ccdstudio.labels.classes import ClassSet
 from ccdstudio.labels.io import load_labels
@@ -36,13 +37,16 @@ def rectangle(editor, window, index, corners):
 
 def test_new_project_save_and_statistics(qtbot, window, images, tmp_path, answers):
     editor = open_for_labelling(qtbot, window, images[0])
-    rectangle(editor, window, 3, ((0, 0), (3, 4)))  # 20 pixels of cluster
+    rectangle(editor, window, 3, ((0, 0), (3, 4)))  # 20 pixels of cluster, not saved
+    editor.autosave_now()
+    assert list(gui_autosave.folder().glob(f"{gui_autosave.image_key(images[0])}*"))
     answers.folder = str(tmp_path / "project")
-    answers.save = "save"  # the labels painted before are saved first
-    answers.path = str(tmp_path / "data" / "a_labels.png")
     editor.projects.new_project()
+    assert not answers.titles("ask_save")  # the shown image's labels move into the project as they are
+    assert not (tmp_path / "data" / "a_labels.png").exists()
+    assert not list(gui_autosave.folder().glob(f"{gui_autosave.image_key(images[0])}*"))  # no stray autosave
     project = editor.projects.project
-    assert list(project.images) == ["a"] and editor.session.key == "a"
+    assert list(project.images) == ["a"] and editor.session.key == "a" and editor.session.dirty
     assert window.docks["project"].isVisibleTo(window)
     assert np.array_equal(editor.session.labels[:4, :5], np.full((4, 5), 3))  # still shown, now in the project
     QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)

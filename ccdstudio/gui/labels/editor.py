@@ -451,9 +451,10 @@ class LabelEditor(QObject):
     def unsaved_sessions(self) -> list[LabelSession]:
         return [s for s in self.sessions.values() if s.dirty]
 
-    def settle_unsaved(self, question: str) -> bool:
-        """Ask about unsaved labels (Save / Discard / Cancel); True when it is fine to go on."""
-        unsaved = self.unsaved_sessions()
+    def settle_unsaved(self, question: str, keep: LabelSession | None = None) -> bool:
+        """Ask about unsaved labels (Save / Discard / Cancel), those of ``keep`` left as they are; True when it
+        is fine to go on."""
+        unsaved = [s for s in self.unsaved_sessions() if s is not keep]
         if not unsaved:
             return True
         self.autosave_now()  # whatever the answer, a crash during it loses nothing

@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.gui import messages
 from ccdstudio.gui.icons import icon
-from ccdstudio.gui.labels import prompts
+from ccdstudio.gui.labels import autosave, prompts
 from ccdstudio.gui.labels.project_dock import ImageStats, ProjectDock
 from ccdstudio.gui.labels.session import LabelSession, adopt_classes
 from ccdstudio.gui.main_window import FILE_FILTER
@@ -207,17 +207,27 @@ class ProjectControl(QObject):
 
     # ------------------------------------------------------------------ project life cycle
     def new_project(self) -> None:
+        """Create a project in a folder the user chooses, with the shown image and its labels as they are
+        (saved or not: they move into the project); other images' unsaved labels are asked about."""
         folder = prompts.ask_folder(self.window, "New project: choose an empty folder", "")
-        if folder is None or not self.editor.settle_unsaved("Save them before starting the project?"):
+        editor = self.editor
+        shown = editor.session if editor.document is not None else None
+        if folder is None or not editor.settle_unsaved("Save them before starting the project?", keep=shown):
             return
-        classes = self.editor.session.classes if self.editor.session is not None else ClassSet.preset("ccd")
+        classes = shown.classes if shown is not None else ClassSet.preset("ccd")
         try:
             project = Project.create(folder, classes)
         except CcdstudioError as error:
             messages.show_error(self.window, "Cannot create the project", str(error))
             return
+        carried = (shown.labels.copy(), shown.classes, shown.key is None and shown.dirty) if shown else None
         self._switch(project)
-        if self.editor.document is not None:
+        if carried is not None and editor.session is not None:
+            labels, classes, standalone_unsaved = carried
+            editor.session.replace_labels(labels, classes, "labels carried into the project")
+            if standalone_unsaved:  # the project's autosave keeps them from now on
+                autosave.remove(editor.session.image_path)
+        if editor.document is not None:
             self.add_current_image()
 
     def open_project(self, folder: str | None = None) -> None:
