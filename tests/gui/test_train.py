@@ -203,6 +203,17 @@ def test_closing_the_train_dock_gives_the_viewer_its_room_back(qtbot, window):
     qtbot.waitUntil(lambda: results.isVisible() and results.height() < 0.3 * window.height(), timeout=5000)
 
 
+def test_the_train_tab_clicked_gets_its_room_and_another_tab_gives_it_back(qtbot, window):
+    window.resize(1400, 900)
+    feature, results = window.features["train"], window.docks["results"]
+    qtbot.waitUntil(lambda: results.isVisible(), timeout=5000)
+    assert results.height() < 0.3 * window.height()
+    feature.dock.raise_()  # as a click on its tab does
+    qtbot.waitUntil(lambda: feature.dock.height() >= 0.35 * window.height(), timeout=5000)
+    results.raise_()
+    qtbot.waitUntil(lambda: results.height() < 0.3 * window.height(), timeout=5000)
+
+
 def test_a_run_stopped_before_its_first_epoch_claims_no_model(tmp_path):
     """A model file already there is an earlier run's: it is neither reported nor made Predict's default."""
     from ccdstudio.gui.ml.training import outcome

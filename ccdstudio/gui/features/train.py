@@ -71,7 +71,7 @@ class TrainFeature:
         # image is shown, or the dock comes to the front (tab clicked); the label editor's project signal is
         # reached once every feature is installed
         window.documentChanged.connect(lambda *_: self.refresh_project())
-        self.dock.visibilityChanged.connect(lambda visible: self.refresh_project() if visible else None)
+        self.dock.visibilityChanged.connect(self._visibility_changed)
         self.dock.toggleViewAction().toggled.connect(lambda shown: None if shown else self._give_room_back())
         QTimer.singleShot(0, self.panel, self.refresh_project)
         window.close_guards.append(self._may_close)
@@ -85,6 +85,17 @@ class TrainFeature:
         self.refresh_project()
         self.dock.show()
         self.dock.raise_()
+        self._make_room()
+
+    def _visibility_changed(self, visible: bool) -> None:
+        """Its tab clicked: the form and curves get their room; another tab of the stack clicked: it goes back."""
+        if visible:
+            self.refresh_project()
+            self._make_room()
+        elif self.dock.toggleViewAction().isChecked() and not self.window.isMinimized():
+            self._give_room_back()
+
+    def _make_room(self) -> None:
         # the curves need room: a bottom dock shares its height with others and may have been squeezed
         wanted = int(self.window.height() * SHOWN_HEIGHT)
         if not self.dock.isFloating() and self.dock.height() < wanted:
