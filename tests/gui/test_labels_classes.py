@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from ccdstudio.errors import CcdstudioError
 from ccdstudio.labels.classes import ClassSet
+from tests.gui.conftest import wait_opened
 from tests.gui.label_helpers import drag, image, open_for_labelling
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -132,3 +133,17 @@ def test_accept_labels_is_one_undo_step_matched_by_name(editor, window):
     assert labels[2, 2] == 0 and labels[31, 31] == 3  # replace
     with pytest.raises(CcdstudioError, match="do not fit"):
         editor.accept_labels(np.zeros((3, 3), np.uint8), classes, "wrong")
+
+
+def test_the_four_ccd_classes_are_in_sight_in_the_default_window(qtbot, window, fits_file):
+    window.resize(1400, 900)
+    window.open_paths([str(fits_file)])
+    wait_opened(qtbot, window)
+    editor = window.features["labels"]
+    window.docks["classes"].raise_()
+    table = editor.class_dock.table
+    qtbot.waitUntil(lambda: table.isVisible() and table.rowCount() == 4)
+    QApplication.processEvents()
+    for row in range(4):  # background, glowing, hot_pixel, cluster: none scrolled away
+        rect = table.visualRect(table.model().index(row, 1))
+        assert table.viewport().rect().contains(rect), row

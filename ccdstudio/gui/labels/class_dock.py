@@ -13,14 +13,13 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -76,39 +75,48 @@ class ClassDock(QWidget):
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellDoubleClicked.connect(lambda row, column: self.rename(row) if column == _NAME else None)
 
-        buttons = QGridLayout()
+        # one row of icon buttons (their names as tooltips) and drawing options: the class table, which shares
+        # a short stack with the pixel table, keeps the height for its rows
+        buttons = QHBoxLayout()
         self.buttons = {}
-        for i, (key, text, icon_name, slot) in enumerate((
-            ("add", "Add", "plus", self.add),
-            ("rename", "Rename", "rename-box", lambda: self.rename(self.selected())),
+        for key, text, icon_name, slot in (
+            ("add", "Add a class", "plus", self.add),
+            ("rename", "Rename the class (or double-click its name)", "rename-box",
+             lambda: self.rename(self.selected())),
             ("colour", "Colour…", "palette-outline", lambda: self.recolour(self.selected())),
-            ("up", "Up", "arrow-up", lambda: self.move(self.selected(), -1)),
-            ("down", "Down", "arrow-down", lambda: self.move(self.selected(), 1)),
-            ("merge", "Merge into…", "call-merge", lambda: self.merge(self.selected())),
-        )):
-            button = QPushButton(icon(icon_name), text)
+            ("up", "Move up", "arrow-up", lambda: self.move(self.selected(), -1)),
+            ("down", "Move down", "arrow-down", lambda: self.move(self.selected(), 1)),
+            ("merge", "Merge into another class…", "call-merge", lambda: self.merge(self.selected())),
+        ):
+            button = QToolButton()
+            button.setIcon(icon(icon_name))
+            button.setToolTip(text)
+            button.setAutoRaise(True)
             button.clicked.connect(lambda *_, s=slot: s())
-            buttons.addWidget(button, i // 3, i % 3)
+            buttons.addWidget(button)
             self.buttons[key] = button
+        buttons.addSpacing(8)
 
         self.only_selected = QCheckBox("Only the selected class")
-        self.contour = QCheckBox("Contours only")
+        self.contour = QCheckBox("Contours")
+        self.contour.setToolTip("Draw only the outlines of the labelled regions")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(60)
         for widget in (self.only_selected, self.contour):
             widget.toggled.connect(lambda *_: self.drawingChanged.emit())
         self.opacity.valueChanged.connect(lambda *_: self.drawingChanged.emit())
-        opacity_row = QHBoxLayout()
-        opacity_row.addWidget(QLabel("Opacity"))
-        opacity_row.addWidget(self.opacity)
+        self.only_selected.setText("Only selected")
+        self.only_selected.setToolTip("Draw only the selected class")
+        for widget in (self.only_selected, self.contour, QLabel("Opacity")):
+            buttons.addWidget(widget)
+        buttons.addWidget(self.opacity, 1)
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * rows + 4)  # 4 classes
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        layout.addWidget(self.only_selected)
-        layout.addWidget(self.contour)
-        layout.addLayout(opacity_row)
 
         self._counts_timer = QTimer(self, singleShot=True, interval=250)  # not once per mouse move
         self._counts_timer.timeout.connect(self._show_counts)
