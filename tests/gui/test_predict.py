@@ -163,16 +163,25 @@ def test_model_picker_lists_recent_models_and_shows_the_card(qtbot, window, tiny
         card.unlink()
 
 
-def test_default_model_bundled_for_fits_else_last_used(tmp_path, tiny_model, monkeypatch):
+def test_default_model_last_used_for_ccd_frames_else_bundled_for_fits(tmp_path, tiny_model, monkeypatch):
     from ccdstudio.gui.ml import model_picker
-    from ccdstudio.ml.modelfile import DEFAULT_MODEL
+    from ccdstudio.labels.classes import ClassSet
+    from ccdstudio.ml.modelfile import DEFAULT_MODEL, ModelInfo, save_model
+    from ccdstudio.ml.normalize import Normalization
+    from ccdstudio.ml.unet import UNet, UNetConfig
 
     bundled = tmp_path / f"{DEFAULT_MODEL}.safetensors"
     bundled.write_bytes(tiny_model.read_bytes())
     monkeypatch.setattr(model_picker, "bundled", lambda: [bundled])
-    remember_model(tiny_model)
+    remember_model(tiny_model)  # trained here on FITS frames: a CCD model, still the default after a restart
+    assert default_model(is_fits=True) == default_model(is_fits=False) == tiny_model.resolve()
+    config = UNetConfig(4, 2, depth=2, base=4)
+    ink = tmp_path / "ink.safetensors"
+    save_model(ink, UNet(config), ModelInfo(config, ClassSet.preset("ink"), Normalization("percentile"), 64, 0.5,
+                                            training={}))
+    remember_model(ink)  # a scroll model: FITS frames get the bundled CCD model
     assert default_model(is_fits=True) == bundled
-    assert default_model(is_fits=False) == tiny_model.resolve()
+    assert default_model(is_fits=False) == ink.resolve()
 
 
 def test_a_bad_model_file_is_reported_not_raised(qtbot, window, frame, tmp_path, errors):

@@ -48,16 +48,29 @@ def bundled() -> list[Path]:
 
 
 def default_model(is_fits: bool) -> Path | None:
-    """The bundled CCD model for FITS frames (when installed), else the last-used model, else any bundled one."""
+    """For FITS frames the last-used model if it is one for CCD frames (a model trained or fine-tuned here),
+    else the bundled CCD model (when installed); for other images the last-used model; else any bundled one."""
     from ccdstudio.ml.modelfile import DEFAULT_MODEL
 
     models = bundled()
     # the named default, else the newest bundled CCD model (names sort by version: ccd-unet-v1, -v2, ...)
     ccd = next((p for p in models if p.stem == DEFAULT_MODEL), None) or next(
         (p for p in reversed(models) if p.stem.startswith("ccd")), None)
-    if is_fits and ccd is not None:
+    last = last_model()
+    if is_fits and ccd is not None and not (last is not None and _for_ccd_frames(last)):
         return ccd
-    return last_model() or ccd or (models[0] if models else None)
+    return last or ccd or (models[0] if models else None)
+
+
+def _for_ccd_frames(path: Path) -> bool:
+    """Whether the model at ``path`` normalises its input as CCD frames (False if it cannot be read)."""
+    from ccdstudio.errors import CcdstudioError
+    from ccdstudio.ml.modelfile import read_info
+
+    try:
+        return read_info(path).normalization.method == "ccd"
+    except (CcdstudioError, OSError, ValueError):
+        return False
 
 
 class ModelPicker(QWidget):
