@@ -310,3 +310,14 @@ def test_a_mosaic_is_predicted_amplifier_by_amplifier_with_their_overscans(qtbot
     assert expected.planes == [0, 1] and feature.result.labels.shape == (64, 128)
     assert (assembled_first != expected.labels).sum() > 10  # this frame tells the two apart
     np.testing.assert_array_equal(feature.result.labels, expected.labels)
+
+
+def test_with_a_gain_in_the_header_cluster_energies_are_in_kev(qtbot, window, tmp_path, tiny_model):
+    image, _ = toy_frame(np.random.default_rng(7), (96, 160), blobs=10, hot=8)
+    path = tmp_path / "gain.fits"
+    fits.PrimaryHDU(image, fits.Header([("GAIN", 4.0, "[ADU/e-]")])).writeto(path)
+    feature = open_and_predict(qtbot, window, path, tiny_model)
+    assert not window.ccd_panel.electrons.isChecked()  # shown in ADU, measured in keV all the same
+    table = feature.result.clusters.table
+    assert feature.results.table_model.headerData(2, Qt.Orientation.Horizontal) == "energy (keV)"
+    np.testing.assert_allclose(table["energy_kev"], table["energy_adu"] / 4.0 * 3.75 / 1000, rtol=1e-6)

@@ -125,7 +125,7 @@ class ParticlesFeature(QObject):
             self._show_result()
 
     def _gain(self) -> float | None:
-        return self.window.ccd_panel.adu_per_electron()
+        return self.window.ccd_panel.gain_adu_per_electron()
 
     # ------------------------------------------------------------------ threshold and mask
     def apply_threshold(self) -> None:

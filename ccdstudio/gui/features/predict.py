@@ -102,7 +102,7 @@ class PredictFeature:
         options = self.panel.options(model)
         source, plane = document.view_source, document.view_plane
         pedestal = document.prepared.pedestal if document.is_fits else None
-        gain = window.ccd_panel.adu_per_electron()
+        gain = window.ccd_panel.gain_adu_per_electron()
         self._target = (source, plane)
         self.clock.restart()
         read = document.predict_source  # the same pixels, with sections set by hand in its header

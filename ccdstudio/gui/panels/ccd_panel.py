@@ -86,8 +86,12 @@ class CcdPanel(QWidget):
 
     def adu_per_electron(self) -> float | None:
         """The gain to divide by when electrons are shown, else None."""
+        return self.gain_adu_per_electron() if self.electrons.isChecked() else None
+
+    def gain_adu_per_electron(self) -> float | None:
+        """The gain (ADU per electron) when one is set, shown in electrons or not: clusters' energies in keV."""
         value = self.gain.value()
-        if not (self.electrons.isChecked() and value > 0):
+        if not value > 0:
             return None
         return value if self.gain_unit.currentText() == ADU_PER_E else 1.0 / value
 
