@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
             label.setMinimumWidth(170)
             label.setStyleSheet("font-family: monospace")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(300)
         self.cancel_button = QPushButton(icon("close-circle-outline"), "Cancel")
         self.cancel_button.clicked.connect(self.cancel_job)
         bar.addWidget(self.position_label)
@@ -407,7 +407,10 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0 if fraction < 0 else 1000)
         if fraction >= 0:
             self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message[:40])
+        # cut to the bar's width with an ellipsis (the bar clipped it mid-word); the whole line as a tooltip
+        width = self.progress.maximumWidth() - 16
+        self.progress.setFormat(self.progress.fontMetrics().elidedText(message, Qt.TextElideMode.ElideRight, width))
+        self.progress.setToolTip(message)
 
     def _job_done(self, worker: JobWorker, on_done: Callable[[Any], None], result: Any) -> None:
         if worker is not self.worker:  # superseded by a newer job: its result is stale

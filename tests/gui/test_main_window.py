@@ -320,3 +320,13 @@ def test_predict_reads_sections_set_by_hand(qtbot, window, fits_file):
     header = window.document.predict_source.planes[window.document.view_plane].header
     assert header["DATASEC"] == "[1:144,1:100]" and header["BIASSEC"] == "[151:160,1:120]"
     assert header["EXTNAME"] == "SCI"
+
+
+def test_a_long_progress_message_is_cut_to_the_bar_with_an_ellipsis(qtbot, window):
+    message = "tile 763/972 (237 without mask skipped) on the way to the end of a long segment"
+    window.show_progress(0.5, message)
+    shown = window.progress.format()
+    assert shown.endswith("…") and len(shown) < len(message) and window.progress.toolTip() == message
+    assert window.progress.fontMetrics().horizontalAdvance(shown) <= window.progress.maximumWidth()
+    window.show_progress(0.5, "%p%")
+    assert window.progress.format() == "%p%"
