@@ -85,6 +85,12 @@ class Recoverable:
     path: Path
 
 
+def left_by_a_crash(folder: str | os.PathLike[str]) -> int:
+    """How many autosaves in the project at ``folder`` were left by sessions that ended without saving (read
+    without opening the project: at start, to offer the last project's recovery)."""
+    return sum(not item.owner.alive() for item in autosaves.scan(Path(folder) / AUTOSAVE_DIR))
+
+
 class Project:
     """A project folder: its manifest in memory, with saving, autosave and recovery.
 

@@ -101,6 +101,35 @@ def test_opening_a_project_offers_recovery(qtbot, window, images, tmp_path, answ
     assert np.array_equal(editor.session.labels, crashed) and editor.session.dirty
 
 
+def test_at_start_the_last_project_is_offered_when_a_crash_left_labels_in_it(qtbot, window, images, tmp_path,
+                                                                             answers):
+    from ccdstudio.gui import settings
+    from ccdstudio.gui.labels.project_control import LAST_PROJECT_KEY
+    from ccdstudio.labels.project import left_by_a_crash
+
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    key = project.add_image(images[0])
+    project.save()
+    assert left_by_a_crash(folder) == 0
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = core_autosave.Owner(child.pid, core_autosave.Owner.me().host, None)
+    crashed = np.zeros((40, 50), np.uint8)
+    crashed[10:12, 10:12] = 2
+    core_autosave.write(folder / ".autosave", key, crashed, project.classes, owner=dead)
+    assert left_by_a_crash(folder) == 1
+    settings.settings().setValue(LAST_PROJECT_KEY, str(folder))
+    answers.yes = True
+    editor = window.features["labels"]
+    editor.offer_recovery()  # what the window does as it starts
+    wait_opened(qtbot, window)
+    qtbot.waitUntil(lambda: editor.session is not None and editor.session.key == key, timeout=5000)
+    assert answers.titles("ask_yes_no") == ["Recover labels"]  # asked once, not again as the project opens
+    assert editor.projects.project.folder == folder
+    assert np.array_equal(editor.session.labels, crashed) and editor.session.dirty
+
+
 def test_a_merge_in_the_class_dock_is_recorded_undone_and_applied_to_saved_labels(qtbot, window, images, tmp_path,
                                                                                    answers):
     folder = tmp_path / "project"

@@ -434,11 +434,13 @@ class LabelEditor(QObject):
             self._autosaved[id(session)] = session.changes
 
     def offer_recovery(self) -> None:
-        """At start: offer to open the images whose labels a crashed session left unsaved."""
+        """At start: offer to open the images whose labels a crashed session left unsaved, or else the last
+        project, if it holds such labels."""
         # An image open or being opened (from the command line, say) is offered its own autosave as it opens.
         opened = {image for image, _ in self.sessions} | {_image_id(p) for p in getattr(self.window, "files", [])}
         found = [f for f in autosave.recoverable() if _image_id(f.image_path) not in opened]
         if not found:
+            self.projects.offer_startup_recovery()
             return
         names = "\n".join(f"  {f.image_path}  ({_time_text(f.autosave.time)})" for f in found[:10])
         if prompts.ask_yes_no(self.window, "Recover labels",

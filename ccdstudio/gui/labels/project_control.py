@@ -18,18 +18,21 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 
 from ccdstudio.errors import CcdstudioError
-from ccdstudio.gui import messages
+from ccdstudio.gui import messages, settings
 from ccdstudio.gui.icons import icon
 from ccdstudio.gui.labels import autosave, prompts
 from ccdstudio.gui.labels.project_dock import ImageStats, ProjectDock
 from ccdstudio.gui.labels.session import LabelSession, adopt_classes
 from ccdstudio.gui.main_window import FILE_FILTER
 from ccdstudio.labels.classes import ClassSet
-from ccdstudio.labels.project import Project
+from ccdstudio.labels.project import Project, left_by_a_crash
 from ccdstudio.labels.remap import Remap
 
 if TYPE_CHECKING:
     from ccdstudio.gui.labels.editor import LabelEditor
+
+LAST_PROJECT_KEY = "labels/last_project"
+"""Settings key: the folder of the project opened last (its crash autosaves are offered at the next start)."""
 
 
 def session_stats(session: LabelSession) -> ImageStats:
@@ -230,7 +233,18 @@ class ProjectControl(QObject):
         if editor.document is not None:
             self.add_current_image()
 
-    def open_project(self, folder: str | None = None) -> None:
+    def offer_startup_recovery(self) -> None:
+        """At start: offer to open the last project when a session that ended unexpectedly left unsaved labels
+        in it (they are offered back as it opens)."""
+        folder = settings.settings().value(LAST_PROJECT_KEY, "")
+        if self.project is not None or not folder or not Path(folder).is_dir() or not left_by_a_crash(folder):
+            return
+        if prompts.ask_yes_no(self.window, "Recover labels", f"A session that ended unexpectedly left unsaved "
+                              f"labels in the project {Path(folder).name} ({folder}).\n\nOpen it now?"):
+            self.open_project(folder, recover=True)
+
+    def open_project(self, folder: str | None = None, recover: bool = False) -> None:
+        """Open a project (``recover``: take back a crashed session's autosaves without asking again)."""
         folder = folder or prompts.ask_folder(self.window, "Open project", "")
         if folder is None or not self.editor.settle_unsaved("Save them before opening the project?"):
             return
@@ -245,18 +259,19 @@ class ProjectControl(QObject):
                 f"{', '.join(map(str, others))}). Edits in both would overwrite each other. Open it anyway?"):
             return
         self._switch(project)
-        self._offer_recovery(project)
+        self._offer_recovery(project, ask=not recover)
         shown = self.editor.document
         if (shown is None or self.key_of(shown.path) is None) and project.images:
             self.open_image(next(iter(project.images)))
 
-    def _offer_recovery(self, project: Project) -> None:
+    def _offer_recovery(self, project: Project, ask: bool = True) -> None:
         found = project.recoverable()
         if not found:
             return
         names = ", ".join(r.key for r in found)
-        if prompts.ask_yes_no(self.window, "Recover labels", f"Unsaved labels of {names} were autosaved by a "
-                              "session that ended unexpectedly.\n\nRecover them? (No deletes the autosaves.)"):
+        if not ask or prompts.ask_yes_no(self.window, "Recover labels", f"Unsaved labels of {names} were autosaved "
+                                         "by a session that ended unexpectedly.\n\nRecover them? (No deletes the "
+                                         "autosaves.)"):
             self._pending_recovery = {r.key for r in found}
             shown = self.editor.document
             if shown is not None and self.key_of(shown.path) in self._pending_recovery:
@@ -269,6 +284,8 @@ class ProjectControl(QObject):
         if self.project is not None:
             self.project.close()
         self.project = project
+        if project is not None:  # offered again at the next start if this session ends in a crash
+            settings.settings().setValue(LAST_PROJECT_KEY, str(project.folder))
         self._pending_recovery = set()
         if project is not None:
             self.window.docks["project"].show()
