@@ -79,17 +79,23 @@ def test_switching_images_keeps_unsaved_labels_and_close_asks(qtbot, window, ima
     assert load_labels(folder / "labels" / "b.png")[0].sum() == 8
 
 
-def test_opening_a_project_offers_recovery(qtbot, window, images, tmp_path, answers):
-    folder = tmp_path / "project"
-    project = Project.create(folder)
-    key = project.add_image(images[0])
-    project.save()
+def autosave_of_a_crash(project, key):
+    """Labels of ``key`` autosaved in ``project`` by a process that is gone, as a crash leaves them."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     dead = core_autosave.Owner(child.pid, core_autosave.Owner.me().host, None)
     crashed = np.zeros((40, 50), np.uint8)
     crashed[10:12, 10:12] = 2
-    core_autosave.write(folder / ".autosave", key, crashed, project.classes, owner=dead)
+    core_autosave.write(project.folder / ".autosave", key, crashed, project.classes, owner=dead)
+    return crashed
+
+
+def test_opening_a_project_offers_recovery(qtbot, window, images, tmp_path, answers):
+    folder = tmp_path / "project"
+    project = Project.create(folder)
+    key = project.add_image(images[0])
+    project.save()
+    crashed = autosave_of_a_crash(project, key)
     answers.yes = True
     for dock in window.docks.values():
         dock.hide()
@@ -112,12 +118,7 @@ def test_at_start_the_last_project_is_offered_when_a_crash_left_labels_in_it(qtb
     key = project.add_image(images[0])
     project.save()
     assert left_by_a_crash(folder) == 0
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    dead = core_autosave.Owner(child.pid, core_autosave.Owner.me().host, None)
-    crashed = np.zeros((40, 50), np.uint8)
-    crashed[10:12, 10:12] = 2
-    core_autosave.write(folder / ".autosave", key, crashed, project.classes, owner=dead)
+    crashed = autosave_of_a_crash(project, key)
     assert left_by_a_crash(folder) == 1
     settings.settings().setValue(LAST_PROJECT_KEY, str(folder))
     answers.yes = True
