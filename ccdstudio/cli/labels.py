@@ -38,17 +38,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    info = actions.add_parser("info", help="shape, classes and pixels per class of a label file")
+    info = add_command(actions, "info", "shape, classes and pixels per class of a label file",
+                       "Print a label file's size, classes and pixels per class.", """
+        ccdstudio labels info inklabels.png
+        ccdstudio labels info frame_labels.fits --json
+        """)
     _add_input(info)
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     info.set_defaults(func=_info)
 
-    convert = actions.add_parser("convert", help="write a label file in another format")
+    convert = add_command(actions, "convert", "write a label file in another format",
+                          "Write a label file in another format (by the output's extension).", """
+        ccdstudio labels convert frame_labels.fits frame_labels.png
+        ccdstudio labels convert inklabels.png ink.tif --convention ink
+        ccdstudio labels convert labels.png labels.fits --header frame.fits   # keep the frame's WCS
+        """)
     _add_input(convert)
     _add_output(convert)
     convert.set_defaults(func=_convert)
 
-    remap = actions.add_parser("remap", help="merge or move classes and write the result")
+    remap = add_command(actions, "remap", "merge or move classes and write the result",
+                        "Move classes onto others (merging them) and write the result.", """
+        ccdstudio labels remap labels.fits merged.fits --map 4:3,5:3
+        ccdstudio labels remap labels.png merged.png --map muon:cluster,electron:cluster --save-remap remap.json
+        """)
     _add_input(remap)
     _add_output(remap)
     remap.add_argument("--map", required=True, metavar="FROM:TO,...",

@@ -38,16 +38,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
 
-    surface = actions.add_parser("surface", help="estimate the surface layer and the layer window around it",
-                                 description="Estimate the surface layer and the layer window centred on it.")
+    surface = add_command(actions, "surface", "estimate the surface layer and the layer window around it",
+                          "Estimate the surface layer and the layer window centred on it.", """
+        ccdstudio segment surface segment/ --count 16
+        ccdstudio segment surface segment/ --reverse-layers --json
+        """)
     surface.add_argument("segment", help="segment or fragment folder")
     surface.add_argument("--count", type=int, default=16, metavar="N", help="layers in the window (default 16)")
     surface.add_argument("--reverse-layers", action="store_true", help="read the layers in reverse z order")
     surface.add_argument("--json", action="store_true", help="print the result as JSON")
     surface.set_defaults(func=_run_surface)
 
-    project = actions.add_parser("project", help="project a range of layers (max, mean, std)",
-                                 description="Project a range of layers along z into one image.")
+    project = add_command(actions, "project", "project a range of layers (max, mean, std)",
+                          "Project a range of layers along z into one image.", """
+        ccdstudio segment project segment/ --range 20-40 --mode max --out proj.tif
+        ccdstudio segment project segment/ --window 30 --mode std --out std.fits
+        """)
     project.add_argument("segment", help="segment or fragment folder (or any multi-plane image)")
     which = project.add_mutually_exclusive_group()
     which.add_argument("--range", type=int_range, metavar="A-B", help="layers A to B, inclusive, 0-based")
@@ -59,10 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     project.add_argument("--quiet", action="store_true", help="no progress bar")
     project.set_defaults(func=_run_project)
 
-    clean = actions.add_parser("clean", help="threshold, dilate, size-filter and invert a prediction into ink labels",
-                               description="Turn a prediction into ink labels as in Fiji: pixels at or above "
-                               "--threshold, dilated by --dilate pixels, particles smaller than --min-size "
-                               "pixels dropped (8-connected, as Analyze Particles), inverted with --invert.")
+    clean = add_command(actions, "clean", "threshold, dilate, size-filter and invert a prediction into ink labels",
+                        "Turn a prediction into ink labels as in Fiji: pixels at or above --threshold, dilated by "
+                        "--dilate pixels, particles smaller than --min-size pixels dropped (8-connected, as Analyze "
+                        "Particles), inverted with --invert.", """
+        ccdstudio segment clean pred/seg_prediction.png --threshold 128 --dilate 2 --min-size 500 --out inklabels.png
+        ccdstudio segment clean probabilities.tif --threshold 0.4 --min-size 100 --mask segment/mask.png --out ink.png
+        """)
     clean.add_argument("image", help="the prediction (PNG, TIFF, FITS, NPY; the first plane)")
     clean.add_argument("--threshold", type=float, metavar="T",
                        help="ink where the value is at least T (default: 0.5 for values within 0-1, else 128)")

@@ -36,8 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
 
-    ccd = actions.add_parser("ccd", help="CCD frames with truth labels",
-                             description="Write random physics-based CCD frames, their label maps and cluster lists.")
+    ccd = add_command(actions, "ccd", "CCD frames with truth labels",
+                      "Write random physics-based CCD frames, their label maps and cluster lists.", """
+        ccdstudio simulate ccd --out sims --count 100 --size 4096 --seed 1
+        ccdstudio simulate ccd --out sims --height 2048 --width 1024 --noise 2-8 --kinds --amplifiers 2
+        ccdstudio simulate ccd --out series --count 10 --size 1024 --same-ccd --overscan 64 --overscan-rows 32
+        """)
     ccd.add_argument("--out", required=True, help="output folder")
     ccd.add_argument("--count", type=int, default=1, help="number of frames (default 1)")
     ccd.add_argument("--size", type=int, default=1024, help="square frame side in pixels (default 1024)")
@@ -65,8 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common_flags(ccd)
     ccd.set_defaults(func=_run_ccd)
 
-    segment = actions.add_parser("segment", help="a synthetic scroll segment folder",
-                                 description="Write a papyrus-like segment: layers/NN.tif, mask.png, inklabels.png.")
+    segment = add_command(actions, "segment", "a synthetic scroll segment folder",
+                          "Write a papyrus-like segment: layers/NN.tif, mask.png, inklabels.png.", """
+        ccdstudio simulate segment --out fake_segment --layers 65 --height 10000 --width 8000
+        ccdstudio simulate segment --out small --layers 16 --height 1024 --width 800 --seed 2
+        """)
     segment.add_argument("--out", required=True, help="output segment folder")
     segment.add_argument("--layers", type=int, default=65, help="number of layers (default 65)")
     segment.add_argument("--height", type=int, default=10000, help="layer height (default 10000)")
@@ -75,8 +82,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common_flags(segment)
     segment.set_defaults(func=_run_segment)
 
-    demo = actions.add_parser("demo", help="regenerate the demo data",
-                              description="Write the demo CCD frame, its truth and the demo segment.")
+    demo = add_command(actions, "demo", "regenerate the demo data",
+                       "Write the demo CCD frame, its truth and the demo segment.", """
+        ccdstudio simulate demo --out demo_data
+        """)
     demo.add_argument("--out", help="output folder (default: the shipped resources/demo)")
     _common_flags(demo)
     demo.set_defaults(func=_run_demo)

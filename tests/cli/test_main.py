@@ -1,5 +1,6 @@
 """The command line as a whole: version, help with examples for every sub-command, clean errors."""
 
+import argparse
 import subprocess
 import sys
 
@@ -22,6 +23,10 @@ def test_every_subcommand_has_examples():
     assert subparsers.choices, "no sub-commands registered"
     for name, sub in subparsers.choices.items():
         assert sub.epilog and "examples:" in sub.epilog and f"ccdstudio {name}" in sub.epilog, name
+        for action in sub._actions:  # and theirs: ccdstudio segment clean, simulate ccd, export tiles...
+            if isinstance(action, argparse._SubParsersAction):
+                for inner, nested in action.choices.items():
+                    assert nested.epilog and f"ccdstudio {name} {inner}" in nested.epilog, f"{name} {inner}"
 
 
 def test_python_dash_m_runs():
