@@ -331,7 +331,8 @@ class MosaicSource(ImageSource):
         self._amplifiers = amplifiers
         height, width = _extent(amplifiers)
         self._dtype = np.result_type(*(source.planes[a.plane].dtype for a in amplifiers))
-        header = dict(source.metadata.get("primary_header") or {})
+        primary = source.metadata.get("primary_header") or {}
+        header = primary.copy() if hasattr(primary, "copy") else dict(primary)  # a FITS header keeps its comments
         plane = Plane("mosaic", (height, width), self._dtype, header)
         metadata = {**source.metadata, "amplifiers": [source.planes[a.plane].name for a in amplifiers]}
         super().__init__(source.path, [plane], metadata)

@@ -127,6 +127,15 @@ def test_two_amplifier_mosaic_with_reversed_datasec(tmp_path):
             np.testing.assert_array_equal(mosaic.read(0, window), expected[window])
 
 
+def test_the_mosaic_keeps_the_primary_headers_comments(tmp_path):
+    _two_amp_file(tmp_path / "amps.fits")
+    with fits.open(tmp_path / "amps.fits", mode="update") as hdus:
+        hdus[0].header["GAIN"] = (4.25, "[ADU/e-] conversion gain")
+    with open_image(tmp_path / "amps.fits") as source:
+        header = MosaicSource(source).planes[0].header
+        assert gain(header) == 4.25 and gain_unit(header) == "ADU/e-"  # the unit is in the comment
+
+
 def test_per_amplifier_arrays_are_assembled_as_the_mosaic_places_the_data(tmp_path):
     expected = _two_amp_file(tmp_path / "amps.fits")
     with open_image(tmp_path / "amps.fits") as source:
