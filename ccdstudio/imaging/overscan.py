@@ -60,28 +60,6 @@ def plane_pedestal(source: ImageSource, plane: int) -> PlanePedestal | None:
     return PlanePedestal(rows, noise, columns)
 
 
-def amplifier_excess(source: ImageSource) -> np.ndarray:
-    """The CCD mosaic of a multi-amplifier ``source`` (float32, placed by DETSEC), each amplifier's values
-    taken off its own pedestal: from its overscans where it has them (:func:`plane_pedestal`), else the
-    median of its data section. Amplifiers sit at pedestals hundreds of ADU apart, so a cluster's energy
-    over one pedestal for the whole CCD would be wrong on most of it."""
-    from ccdstudio.imaging.noise import robust_pedestal
-    from ccdstudio.io.ccd import amplifier_planes, assemble, data_window
-
-    excess = {}
-    for plane in amplifier_planes(source):
-        values = source.read(plane).astype(np.float32)
-        height, width = values.shape
-        pedestal = plane_pedestal(source, plane)
-        if pedestal is not None:
-            values -= pedestal.level((slice(0, height), slice(0, width)))
-        else:
-            data = data_window(source.planes[plane].header) or (slice(None), slice(None))
-            values -= np.float32(robust_pedestal(values[data])[0])
-        excess[plane] = values
-    return assemble(source, excess)
-
-
 def row_pedestal(overscan: np.ndarray, rows: slice, height: int) -> tuple[np.ndarray, float] | None:
     """``(pedestal per row, noise)`` from a serial ``overscan`` that covers plane ``rows`` of ``height``.
 

@@ -293,6 +293,8 @@ def test_a_mosaic_is_predicted_amplifier_by_amplifier_with_their_overscans(qtbot
     from ccdstudio.cli import main
     from ccdstudio.gui.document import MOSAIC
     from ccdstudio.io import open_image
+    from ccdstudio.imaging.particles import ParticleOptions, analyze_particles
+    from ccdstudio.imaging.threshold import amplifier_background
     from ccdstudio.io.ccd import MosaicSource
     from ccdstudio.jobs import run
     from ccdstudio.ml.infer import predict, predict_mosaic
@@ -310,6 +312,15 @@ def test_a_mosaic_is_predicted_amplifier_by_amplifier_with_their_overscans(qtbot
     assert expected.planes == [0, 1] and feature.result.labels.shape == (64, 128)
     assert (assembled_first != expected.labels).sum() > 10  # this frame tells the two apart
     np.testing.assert_array_equal(feature.result.labels, expected.labels)
+    with open_image(path) as source:  # the clusters' energies over each amplifier's own pedestal
+        level = amplifier_background(source)[0]
+        assert np.ptp(level) > 0
+        image = MosaicSource(source).read().astype(np.float32)
+    mask = expected.labels == CLASSES.names.index("cluster")
+    energies = analyze_particles(mask, image, ParticleOptions(pedestal=level)).table["energy_adu"]
+    shown = feature.result.clusters.table["energy_adu"]
+    assert len(shown) > 0
+    np.testing.assert_allclose(np.sort(shown), np.sort(energies), rtol=1e-6)
 
 
 def test_with_a_gain_in_the_header_cluster_energies_are_in_kev(qtbot, window, tmp_path, tiny_model):

@@ -57,19 +57,3 @@ def test_a_biassec_over_the_data_rows_only_still_reads_the_corner_beside_the_par
     np.testing.assert_allclose(narrow.rows, full.rows)
     np.testing.assert_allclose(narrow.columns, full.columns)
 
-
-def test_each_amplifier_of_a_mosaic_is_taken_off_its_own_pedestal():
-    from ccdstudio.imaging.overscan import amplifier_excess
-
-    rng = np.random.default_rng(2)
-    planes, headers = [], []
-    for pedestal, detsec, biassec in ((1000.0, "[1:40,1:30]", "[41:52,1:30]"), (3000.0, "[41:80,1:30]", None)):
-        plane = rng.normal(pedestal, 2.0, (30, 52)).astype(np.float32)  # data columns 1-40, overscan 41-52
-        headers.append({"DATASEC": "[1:40,1:30]", "DETSEC": detsec, **({"BIASSEC": biassec} if biassec else {})})
-        planes.append(plane)
-    planes[1][10:13, 5:8] += 500.0  # a deposit on the second amplifier, 9 pixels
-    excess = amplifier_excess(ArraySource(planes, headers=headers))
-    assert excess.shape == (30, 80)
-    left, right = excess[:, :40], excess[:, 40:]
-    assert abs(float(np.median(left))) < 0.3 and abs(float(np.median(right))) < 0.3  # the first from its overscan
-    np.testing.assert_allclose(right[10:13, 5:8].sum(), 9 * 500.0, rtol=0.01)

@@ -109,13 +109,13 @@ def predict_image(options: PredictOptions, source: ImageSource, plane: int, *, p
     clusters = None
     if CLUSTER_CLASS in classes.names and pixels[CLUSTER_CLASS] and len(planes) == 1:
         check(cancel)
-        if isinstance(source, MosaicSource):  # energies over each amplifier's own pedestal
-            from ccdstudio.imaging.overscan import amplifier_excess
+        image = source.read(planes[0]).astype(np.float32, copy=False)
+        level: Any = pedestal
+        if isinstance(source, MosaicSource):  # energies over each amplifier's own pedestal, as particles has them
+            from ccdstudio.imaging.threshold import amplifier_background
 
-            image, pedestal = amplifier_excess(source.wrapped), 0.0
-        else:
-            image = source.read(planes[0]).astype(np.float32, copy=False)
-        options_ = ParticleOptions(pedestal=pedestal, gain=gain)
+            level = amplifier_background(source.wrapped)[0]
+        options_ = ParticleOptions(pedestal=level, gain=gain)
         clusters = yield from scaled(analyze_particles_job(labels == classes.index(CLUSTER_CLASS), image, options_,
                                                             cancel=cancel), 0.9, 0.1)
     yield Progress(1.0, f"predicted in {seconds:.1f} s")
