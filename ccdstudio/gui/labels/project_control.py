@@ -284,10 +284,9 @@ class ProjectControl(QObject):
         if self.project is not None:
             self.project.close()
         self.project = project
-        if project is not None:  # offered again at the next start if this session ends in a crash
-            settings.settings().setValue(LAST_PROJECT_KEY, str(project.folder))
         self._pending_recovery = set()
         if project is not None:
+            settings.settings().setValue(LAST_PROJECT_KEY, str(project.folder))  # offered at a start after a crash
             self.window.docks["project"].show()
         self.editor.drop_all_sessions()
         self.editor.reload_current()
