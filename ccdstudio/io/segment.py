@@ -161,9 +161,9 @@ class SegmentSource(ImageSource):
                 problems.append(str(error))
                 continue
             layer.close()
-            if (layer.shape, layer.dtype) != (self.planes[index].shape, self.planes[index].dtype):
-                problems.append(f"{path.name} is {_size(layer.shape)} {layer.dtype}, unlike the first layer "
-                                f"({_size(self.planes[0].shape)} {self.planes[0].dtype})")
+            unlike = self._unlike_the_first(index, layer)
+            if unlike:
+                problems.append(unlike)
         if problems:
             more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
             raise FormatError("; ".join(problems[:3]) + more)
@@ -178,10 +178,19 @@ class SegmentSource(ImageSource):
         if plane >= len(self._files):
             return self._pieces[plane - len(self._files)].read(window)
         layer = self._layer(plane)
-        if layer.shape != self.planes[0].shape or layer.dtype != self.planes[0].dtype:
-            raise FormatError(f"{self._files[plane].name} is {layer.shape} {layer.dtype}, unlike the first layer "
-                              f"{self.planes[0].shape} {self.planes[0].dtype}")
+        unlike = self._unlike_the_first(plane, layer)
+        if unlike:
+            raise FormatError(unlike)
         return layer.read(window)
+
+    def _unlike_the_first(self, index: int, layer: _TiffLayer | DecodedLayer) -> str | None:
+        """What sets layer ``index`` apart from the first in size or type (every layer plane is taken to be
+        like it), None when nothing does."""
+        first = self.planes[0]
+        if (layer.shape, layer.dtype) == (first.shape, first.dtype):
+            return None
+        return (f"{self._files[index].name} is {_size(layer.shape)} {layer.dtype}, unlike the first layer "
+                f"({_size(first.shape)} {first.dtype})")
 
     def _layer(self, index: int) -> _TiffLayer | DecodedLayer:
         with self._lock:
