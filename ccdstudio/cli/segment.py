@@ -177,6 +177,7 @@ def _run_clean(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ccdstudio.cli._common import require
+    from ccdstudio.export.inputs import check_same_shape
     from ccdstudio.imaging.morphology import CleanParams, clean_prediction
     from ccdstudio.io import open_image
     from ccdstudio.labels.io import label_format, save_ink_labels
@@ -184,7 +185,7 @@ def _run_clean(args: argparse.Namespace) -> int:
     require(args.dilate >= 0 and args.min_size >= 0, "--dilate and --min-size are 0 or more")
     require(label_format(args.out) in ("png", "tiff"), f"ink labels are written as PNG or TIFF, not {args.out}")
     with open_image(args.image) as source:
-        image = source.read(source.indices("image")[0] if source.indices("image") else 0)
+        image = source.read(next(iter(source.indices("image")), 0))
     require(image.ndim == 2, f"{args.image} is not one grey plane (shape {image.shape})")
     threshold = args.threshold
     if threshold is None:
@@ -196,8 +197,7 @@ def _run_clean(args: argparse.Namespace) -> int:
         with open_image(args.mask) as source:
             inside = source.read(0)
         inside = inside if inside.ndim == 2 else inside[..., 0]
-        require(inside.shape == ink.shape, f"the mask is {inside.shape[1]}x{inside.shape[0]} but the prediction is "
-                f"{ink.shape[1]}x{ink.shape[0]}")
+        check_same_shape(ink.shape, mask=inside)
         ink &= inside != 0
     save_ink_labels(args.out, ink.astype(np.uint8))
     share = 100 * float(ink.mean()) if ink.size else 0.0
