@@ -223,7 +223,7 @@ def _amplifiers(source: ImageSource) -> list[_Amplifier]:
 
 def has_mosaic(source: ImageSource) -> bool:
     """Whether ``source`` has two or more amplifier planes placed by DETSEC that can be assembled."""
-    return len(_amplifiers(source)) >= 2
+    return mosaic_shape(source) is not None
 
 
 def amplifier_planes(source: ImageSource) -> list[int]:
